@@ -18,14 +18,18 @@ type Job struct {
 // Model says where the policy starts: a Hugging Face directory, or a size
 // preset initialised from the seed.
 type Model struct {
-	Path string `yaml:"path"` // HF directory (config.json, model.safetensors, tokenizer.json)
-	Init string `yaml:"init"` // size preset when path is empty: tiny, demo or 124m
+	Path      string `yaml:"path"`       // HF directory (config.json, model.safetensors, tokenizer.json)
+	Init      string `yaml:"init"`       // size preset when path is empty: tiny, demo or 124m
+	Tokenizer string `yaml:"tokenizer"`  // tokenizer.json for a model initialised from a preset; empty: train one on data.train
+	VocabSize int    `yaml:"vocab_size"` // vocabulary of a tokenizer trained on data.train
 }
 
 // Data names the job's input files.
 type Data struct {
-	Train string `yaml:"train"` // JSONL
-	Eval  string `yaml:"eval"`  // JSONL, held out
+	Train        string  `yaml:"train"`         // text or JSONL file, or synthetic:facts (generated from seed)
+	Eval         string  `yaml:"eval"`          // held-out file; empty: the last eval_fraction of train
+	EvalFraction float64 `yaml:"eval_fraction"` // share of train held out when eval is empty
+	Docs         int     `yaml:"docs"`          // documents generated for a synthetic corpus
 }
 
 // Train is the optimizer and schedule.
@@ -45,6 +49,7 @@ type Train struct {
 	SeqLen       int     `yaml:"seq_len"`
 	Recompute    bool    `yaml:"recompute"` // recompute activations in backward to save memory
 	NaNTolerance int     `yaml:"nan_tolerance"`
+	EvalEvery    int     `yaml:"eval_every"` // steps between held-out evaluations (0: only at the end)
 }
 
 // GRPO is the policy-gradient objective (see package grpo for the papers).
@@ -78,10 +83,11 @@ type Checkpoint struct {
 func Defaults() Job {
 	return Job{
 		Seed:  1,
-		Model: Model{Init: "tiny"},
+		Model: Model{Init: "tiny", VocabSize: 512},
+		Data:  Data{EvalFraction: 0.05, Docs: 4000},
 		Train: Train{
 			Steps: 100, LR: 1e-5, Schedule: "constant", Beta1: 0.9, Beta2: 0.999, Eps: 1e-8,
-			GradClip: 1.0, BatchSize: 8, GradAccum: 1, SeqLen: 256, NaNTolerance: 3,
+			GradClip: 1.0, BatchSize: 8, GradAccum: 1, SeqLen: 256, NaNTolerance: 3, EvalEvery: 50,
 		},
 		GRPO: GRPO{
 			GroupSize: 16, Beta: 0.01, KLEstimator: "k3", LossType: "grpo", ScaleRewards: "group",

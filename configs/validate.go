@@ -25,6 +25,15 @@ func (j *Job) Validate() error {
 	if j.Model.Path == "" {
 		oneOf("model.init", j.Model.Init, "tiny", "demo", "124m")
 	}
+	if j.Model.VocabSize < 260 {
+		bad("model.vocab_size", "must be at least 260 (256 bytes plus special tokens), got %d", j.Model.VocabSize)
+	}
+	if j.Data.EvalFraction < 0 || j.Data.EvalFraction >= 1 {
+		bad("data.eval_fraction", "must be in [0, 1), got %g", j.Data.EvalFraction)
+	}
+	if j.Data.Docs < 1 {
+		bad("data.docs", "must be at least 1, got %d", j.Data.Docs)
+	}
 	t := j.Train
 	if t.Steps < 1 {
 		bad("train.steps", "must be at least 1, got %d", t.Steps)
@@ -62,6 +71,9 @@ func (j *Job) Validate() error {
 	}
 	if t.SeqLen < 2 {
 		bad("train.seq_len", "must be at least 2, got %d", t.SeqLen)
+	}
+	if t.EvalEvery < 0 {
+		bad("train.eval_every", "must be non-negative (0: only at the end), got %d", t.EvalEvery)
 	}
 	if t.NaNTolerance < 1 {
 		bad("train.nan_tolerance", "must be at least 1, got %d", t.NaNTolerance)

@@ -12,7 +12,7 @@ import (
 func tinyConfigs() map[string]*Config {
 	base := func(arch string) *Config {
 		return &Config{Architecture: arch, VocabSize: 13, Hidden: 12, Intermediate: 20, Layers: 2,
-			Heads: 4, KVHeads: 2, HeadDim: 4, MaxPositions: 32, RMSNormEps: 1e-5, RopeTheta: 10000, BOS: -1}
+			Heads: 4, KVHeads: 2, HeadDim: 4, MaxPositions: 96, RMSNormEps: 1e-5, RopeTheta: 10000, BOS: -1}
 	}
 	llama := base("LlamaForCausalLM")
 	llama.RopeScaling = &RopeScaling{Type: "llama3", Factor: 8, LowFreqFactor: 1, HighFreqFactor: 4, OriginalMaxPositions: 8}
@@ -257,7 +257,7 @@ func TestBatchCheck(t *testing.T) {
 		{Tokens: []int{1, 2}, Lens: []int{3}},
 		{Tokens: []int{1, 99}, Lens: []int{2}},
 		{Tokens: []int{1, 2}, Lens: []int{2}, Targets: []int{1}},
-		{Tokens: make([]int, 40), Lens: []int{40}},
+		{Tokens: make([]int, 100), Lens: []int{100}},
 		{Tokens: []int{1}, Lens: []int{1}, Targets: []int{13}},
 	} {
 		if _, err := m.Forward(ws, b); err == nil {

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"github.com/rft-dev/rft/policy/linalg"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -14,11 +15,13 @@ var workers atomic.Int64
 // SetWorkers sets the number of goroutines the policy kernels use (n <= 0
 // means GOMAXPROCS at the time of each call) and returns the previous setting.
 // Results never depend on it: every kernel gives bitwise the same output on 1
-// or 16 workers (DESIGN.md, decision 5).
+// or 16 workers (DESIGN.md, decision 5). The matmul backend follows the
+// same setting.
 func SetWorkers(n int) int {
 	if n < 0 {
 		n = 0
 	}
+	linalg.SetWorkers(n)
 	return int(workers.Swap(int64(n)))
 }
 
@@ -59,3 +62,27 @@ func parallelFor(n int, fn func(i int)) {
 	}
 	wg.Wait()
 }
+
+// parallelRange splits [0, n) into at most workerCount() contiguous chunks of
+// at least grain items each and runs fn(lo, hi) on every chunk in parallel.
+// The grain keeps goroutine start-up (about a microsecond) small against the
+// work of a chunk. Chunk boundaries depend on the worker count, so fn must
+// compute each item independently of where its chunk starts.
+func parallelRange(n, grain int, fn func(lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	chunks := min(workerCount(), (n+grain-1)/max(grain, 1))
+	if chunks <= 1 {
+		fn(0, n)
+		return
+	}
+	parallelFor(chunks, func(c int) { fn(c*n/chunks, (c+1)*n/chunks) })
+}
+
+// kernelGrain is the number of multiply-adds below which splitting work over
+// goroutines costs more than it saves.
+const kernelGrain = 1 << 14
+
+// rowGrain is the number of rows of width d that make up kernelGrain work.
+func rowGrain(d int) int { return max(1, kernelGrain/max(d, 1)) }

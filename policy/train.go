@@ -75,11 +75,13 @@ func (tr *Trainer) StepCE(micro []Batch) (StepStats, error) {
 
 // Apply clips the accumulated gradients and applies one AdamW update at the
 // schedule's learning rate. A NaN or Inf gradient skips the update (and
-// leaves the optimizer state untouched), so it never reaches the weights.
+// leaves the optimizer state untouched), so it never reaches the weights; the
+// step still counts, since its batch was consumed.
 func (tr *Trainer) Apply() (gradNorm, lr float64, skipped bool) {
 	lr = tr.Schedule.At(tr.Step)
 	gradNorm = ClipGradNorm(tr.Grads.Data, tr.GradClip)
 	if math.IsNaN(gradNorm) || math.IsInf(gradNorm, 0) {
+		tr.Step++
 		return gradNorm, lr, true
 	}
 	// Sizes were fixed at construction, so Update cannot fail here.

@@ -83,8 +83,8 @@ func TestTrainerSkipsNonFiniteGradient(t *testing.T) {
 	if _, _, skipped := tr.Apply(); !skipped {
 		t.Fatal("a NaN gradient must skip the update")
 	}
-	if i := bitsEqual(before, tr.Model.Params.Data); i >= 0 || tr.Step != 0 {
-		t.Fatalf("weights changed at %d or step advanced to %d", i, tr.Step)
+	if i := bitsEqual(before, tr.Model.Params.Data); i >= 0 || tr.Opt.Step != 0 {
+		t.Fatalf("weights changed at %d or the optimizer advanced to step %d", i, tr.Opt.Step)
 	}
 }
 
