@@ -13,10 +13,9 @@ import (
 	"strings"
 )
 
-// Hugging Face checkpoint directories (DESIGN.md, decision 2): config.json,
-// model.safetensors (or shards with model.safetensors.index.json) with HF
-// tensor names, generation_config.json, and tokenizer files this file only
-// copies and summarises.
+// Hugging Face checkpoint directories (DESIGN.md, decision 2): config.json
+// (this file), generation_config.json (hfgen.go), and the directory as a whole
+// with model.safetensors or its shards (hfdir.go).
 //
 // config.json is read the way transformers 4.x and 5.x read it: a key that is
 // absent takes the default of the transformers config class for that
