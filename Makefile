@@ -31,10 +31,8 @@ bench-openblas: openblas ## matmul benchmarks including OpenBLAS (cgo build tag)
 	CGO_ENABLED=1 $(GO) test -tags openblas -run '^$$' -bench 'Matmul' -benchtime 20x ./policy/linalg/
 
 compat: ## cross-check against transformers/torch (own virtualenv) and rewrite the golden fixtures in testdata/
-	bash compat/setup.sh
-	compat/.venv/bin/python compat/make_fixtures.py
-	compat/.venv/bin/python -m pytest -q compat
-	$(GO) test -count=1 -run 'Golden' ./policy/
+	bash compat/run.sh
+	$(GO) test -count=1 -run 'Golden' ./policy/...
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
