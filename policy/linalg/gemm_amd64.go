@@ -15,11 +15,11 @@ import "sync"
 // chain exactly, so the kc blocking, the task cut and the worker count can
 // never change a bit.
 const (
-	mr = 6    // micro-tile rows (ymm accumulators: 6 x 2)
-	nr = 16   // micro-tile columns (two ymm of 8 floats)
-	kc = 256  // k block: a B micro-panel (kc x 16 x 4 B = 16 KiB) stays in L1
-	mc = 96   // rows per packed A block (96 x kc x 4 B = 96 KiB, in L2)
-	nc = 2048 // max task width: packed B block (kc x nc x 4 B = 2 MiB)
+	mr = 6   // micro-tile rows (ymm accumulators: 6 x 2)
+	nr = 16  // micro-tile columns (two ymm of 8 floats)
+	kc = 256 // k block: a B micro-panel (kc x 16 x 4 B = 16 KiB) stays in L1
+	mc = 96  // rows per A block (96 x kc x 4 B = 96 KiB, in L2)
+	nc = 512 // max task width: packed B block (512 KiB) and C rows stay in L2
 )
 
 type packBufs struct{ a, b []float32 }
@@ -90,24 +90,32 @@ func gemmTask(o op, c, a, b []float32, m, n, k int, acc bool, i0, i1, j0, j1 int
 		}
 		for ic := i0; ic < i1; ic += mc {
 			ib := min(mc, i1-ic)
+			// TN's A ([k,m]) is packed (cheap contiguous copies); NN/NT's
+			// row-major A is read in place by the kernel (packing it would
+			// be a transpose), except a short last panel, packed with zero
+			// padding.
 			ap := bufs.a[:kb*roundUp(ib, mr)]
 			if o == opTN {
 				packAT(ap, a, m, pc, kb, ic, ib)
-			} else {
-				packA(ap, a, k, pc, kb, ic, ib)
+			} else if ib%mr != 0 {
+				ir := ib / mr * mr
+				packA(ap[ir*kb:], a, k, pc, kb, ic+ir, ib-ir)
 			}
 			for jr := j0; jr < j1; jr += nr {
-				bpan := bp[(jr-j0)*kb:]
+				bpan := &bp[(jr-j0)*kb]
 				cols := min(nr, j1-jr)
 				for ir := 0; ir < ib; ir += mr {
-					apan := ap[ir*kb:]
 					rows := min(mr, ib-ir)
+					apan, ai, as := &ap[ir*kb], 4, 4*mr // packed panel
+					if o != opTN && rows == mr {
+						apan, ai, as = &a[(ic+ir)*k+pc], 4*k, 4 // in place
+					}
 					ci := (ic+ir)*n + jr
 					if rows == mr && cols == nr {
-						kernel6x16(kb, &apan[0], &bpan[0], &c[ci], n, load)
+						kernel6x16(kb, apan, ai, as, bpan, &c[ci], n, load)
 						continue
 					}
-					edgeTile(kb, apan, bpan, c[ci:], n, rows, cols, load)
+					edgeTile(kb, apan, ai, as, bpan, c[ci:], n, rows, cols, load)
 				}
 			}
 		}
@@ -117,45 +125,32 @@ func gemmTask(o op, c, a, b []float32, m, n, k int, acc bool, i0, i1, j0, j1 int
 // edgeTile runs the kernel on a partial tile through a full-size scratch
 // tile; padded lanes compute on packed zeros and are dropped, real lanes
 // get exactly the same FMA chain as in a full tile.
-func edgeTile(kb int, apan, bpan, c []float32, ldc, rows, cols int, load bool) {
+func edgeTile(kb int, apan *float32, ai, as int, bpan *float32, c []float32, ldc, rows, cols int, load bool) {
 	var t [mr * nr]float32
 	if load {
 		for i := range rows {
 			copy(t[i*nr:i*nr+cols], c[i*ldc:i*ldc+cols])
 		}
 	}
-	kernel6x16(kb, &apan[0], &bpan[0], &t[0], nr, load)
+	kernel6x16(kb, apan, ai, as, bpan, &t[0], nr, load)
 	for i := range rows {
 		copy(c[i*ldc:i*ldc+cols], t[i*nr:i*nr+cols])
 	}
 }
 
-// Packing is a good part of the run time on the demo shapes, so the
-// loops below move fixed-size arrays (one bounds check, wide moves) and
-// write the packed panels sequentially.
+// Packing is a visible part of the run time on the demo shapes: the
+// contiguous copies are in assembly (pack_amd64.s), the one transpose
+// (packBT) moves 16 row streams into one sequential stream.
 
 // packA packs rows [i0,i0+ib) x cols [p0,p0+kb) of a row-major a (stride
-// lda) into 6-row panels, p-major: dst[panel][p*6+i]. Short panels are
-// zero padded.
+// lda) into 6-row panels, p-major: dst[panel][p*6+i], zero padded. Only
+// the short last panel of a block goes through here (the kernel reads full
+// panels in place).
 func packA(dst, a []float32, lda, p0, kb, i0, ib int) {
 	for ir := 0; ir < ib; ir += mr {
 		d := dst[ir*kb : (ir+mr)*kb]
-		rows := min(mr, ib-ir)
-		if rows == mr {
-			r0 := a[(i0+ir)*lda+p0:][:kb]
-			r1 := a[(i0+ir+1)*lda+p0:][:kb]
-			r2 := a[(i0+ir+2)*lda+p0:][:kb]
-			r3 := a[(i0+ir+3)*lda+p0:][:kb]
-			r4 := a[(i0+ir+4)*lda+p0:][:kb]
-			r5 := a[(i0+ir+5)*lda+p0:][:kb]
-			for p := range kb {
-				q := (*[mr]float32)(d[p*mr:])
-				q[0], q[1], q[2], q[3], q[4], q[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
-			}
-			continue
-		}
 		clear(d)
-		for i := range rows {
+		for i := range min(mr, ib-ir) {
 			for p, v := range a[(i0+ir+i)*lda+p0:][:kb] {
 				d[p*mr+i] = v
 			}

@@ -3,9 +3,10 @@
 // gen_kernel writes ../kernel_amd64.s, the AVX2+FMA float32 micro-kernel.
 // Run from policy/linalg: go run ./asm/gen_kernel.go > kernel_amd64.s
 //
-// The kernel computes one 6x16 tile of C from a packed A micro-panel
-// (p-major, 6 floats per p) and a packed B micro-panel (p-major, 16 floats
-// per p). Each of the 96 outputs lives in one ymm lane for the whole call
+// The kernel computes one 6x16 tile of C from an A micro-panel read with
+// arbitrary strides (packed: 4 bytes per i, 24 per p; or straight from a
+// row-major A: lda*4 per i, 4 per p) and a packed B micro-panel (p-major,
+// 16 floats per p). Each of the 96 outputs lives in one ymm lane for the whole call
 // and receives exactly one VFMADD231PS per p, in ascending p: that is the
 // sequential chain the package contract requires. Vectorisation is across
 // the output columns j, never across p.
@@ -32,17 +33,16 @@ func main() {
 	p("")
 	p(`#include "textflag.h"`)
 	p("")
-	p("// func kernel6x16(k int, a, b, c *float32, ldc int, load bool)")
-	p("// c[i*ldc+j] = chain over p<k of fma(a[p*6+i], b[p*16+j], acc), acc starting")
-	p("// from c[i*ldc+j] when load, else from 0.")
-	p("TEXT ·kernel6x16(SB), NOSPLIT, $0-41")
+	p("// func kernel6x16(k int, a *float32, ai, ap int, b, c *float32, ldc int, load bool)")
+	p("// c[i*ldc+j] = chain over p<k of fma(A(i,p), b[p*16+j], acc), A(i,p) at byte")
+	p("// offset i*ai+p*ap from a; acc starts from c[i*ldc+j] when load, else 0.")
+	p("TEXT ·kernel6x16(SB), NOSPLIT, $0-57")
 	p("\tMOVQ k+0(FP), CX")
-	p("\tMOVQ a+8(FP), AX")
-	p("\tMOVQ b+16(FP), BX")
-	p("\tMOVQ c+24(FP), DI")
-	p("\tMOVQ ldc+32(FP), DX")
+	p("\tMOVQ b+32(FP), BX")
+	p("\tMOVQ c+40(FP), DI")
+	p("\tMOVQ ldc+48(FP), DX")
 	p("\tSHLQ $2, DX")
-	p("\tMOVBLZX load+40(FP), R8")
+	p("\tMOVBLZX load+56(FP), R8")
 	// Row pointers: DI, R9..R13.
 	rows := []string{"DI", "R9", "R10", "R11", "R12", "R13"}
 	p("\tLEAQ (DI)(DX*1), R9")
@@ -50,6 +50,14 @@ func main() {
 	p("\tLEAQ (R9)(DX*2), R11")
 	p("\tLEAQ (R10)(DX*2), R12")
 	p("\tLEAQ (R11)(DX*2), R13")
+	// Prefetch the C tile the driver runs next (rows 6-11, each possibly
+	// spanning two lines) while this one computes; prefetches never fault.
+	p("\tLEAQ (R13)(DX*1), SI")
+	p("\tLEAQ (R11)(DX*4), AX")
+	for _, a := range []string{"(SI)", "(AX)", "(R12)(DX*4)", "(R13)(DX*4)", "(SI)(DX*4)", "(AX)(DX*4)"} {
+		p("\tPREFETCHT0 %s", a)
+		p("\tPREFETCHT0 60%s", a)
+	}
 	p("\tTESTQ R8, R8")
 	p("\tJZ zero")
 	for i, r := range rows {
@@ -62,13 +70,18 @@ func main() {
 		p("\tVXORPS Y%d, Y%d, Y%d", i, i, i)
 	}
 	p("start:")
+	// A row pointers: rows 0-2 from AX, rows 3-5 from R8, DX = i stride.
+	p("\tMOVQ a+8(FP), AX")
+	p("\tMOVQ ai+16(FP), DX")
+	p("\tMOVQ ap+24(FP), SI")
+	p("\tLEAQ (AX)(DX*2), R8")
+	p("\tADDQ DX, R8")
 	p("\tCMPQ CX, $%d", unroll)
 	p("\tJL tail")
 	p("loop:")
 	for u := 0; u < unroll; u++ {
-		step(p, u*mr*4, u*nr*4)
+		step(p, u*nr*4)
 	}
-	p("\tADDQ $%d, AX", unroll*mr*4)
 	p("\tADDQ $%d, BX", unroll*nr*4)
 	p("\tSUBQ $%d, CX", unroll)
 	p("\tCMPQ CX, $%d", unroll)
@@ -77,8 +90,7 @@ func main() {
 	p("\tTESTQ CX, CX")
 	p("\tJZ store")
 	p("tail1:")
-	step(p, 0, 0)
-	p("\tADDQ $%d, AX", mr*4)
+	step(p, 0)
 	p("\tADDQ $%d, BX", nr*4)
 	p("\tDECQ CX")
 	p("\tJNZ tail1")
@@ -92,14 +104,18 @@ func main() {
 	os.Stdout.WriteString(w.String())
 }
 
-// step emits one p: two B loads, six broadcasts of A, twelve FMAs.
-func step(p func(string, ...any), aoff, boff int) {
+// step emits one p: two B loads, six broadcasts of A, twelve FMAs, and
+// advances the A pointers by one p.
+func step(p func(string, ...any), boff int) {
 	p("\tVMOVUPS %d(BX), Y12", boff)
 	p("\tVMOVUPS %d(BX), Y13", boff+32)
+	arow := []string{"(AX)", "(AX)(DX*1)", "(AX)(DX*2)", "(R8)", "(R8)(DX*1)", "(R8)(DX*2)"}
 	for i := 0; i < mr; i++ {
 		y := 14 + i%2
-		p("\tVBROADCASTSS %d(AX), Y%d", aoff+4*i, y)
+		p("\tVBROADCASTSS %s, Y%d", arow[i], y)
 		p("\tVFMADD231PS Y12, Y%d, Y%d", y, 2*i)
 		p("\tVFMADD231PS Y13, Y%d, Y%d", y, 2*i+1)
 	}
+	p("\tADDQ SI, AX")
+	p("\tADDQ SI, R8")
 }
