@@ -3,7 +3,6 @@ package main
 import (
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -34,7 +33,7 @@ checkpoints and win-rate evaluation, in one static binary.`,
 	root.PersistentFlags().BoolVarP(&global.quiet, "quiet", "q", false, "print only errors and results")
 	root.PersistentFlags().BoolVar(&global.json, "json", false, "machine-readable output (JSON) and JSON logs")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErr(err) })
-	root.AddCommand(newVersionCmd(), newModelCmd(), newConfigCmd())
+	root.AddCommand(newVersionCmd(), newModelCmd(), newConfigCmd(), newPretrainCmd(), newSampleCmd(), newTokenizerCmd())
 	return root
 }
 
@@ -72,5 +71,3 @@ func exactArgs(n int) cobra.PositionalArgs {
 		return inputErr(cobra.ExactArgs(n)(cmd, args))
 	}
 }
-
-var stdout io.Writer = os.Stdout
