@@ -116,11 +116,11 @@ func TestReadExamplesFormats(t *testing.T) {
 		t.Fatalf("%+v %v", exs, err)
 	}
 	for content, want := range map[string]string{
-		`{"prompt":"p"}`:                               `"prompt" and "completion" go together`,
+		`{"prompt":"p"}`: `"prompt" and "completion" go together`,
 		`{"messages":[{"role":"user","content":"u"}]}`: "no assistant turn",
 		`{"messages":[{"role":"bot","content":"u"}]}`:  `[0].role: "bot"`,
-		`{"title":"x"}`:                                `want a "text"`,
-		`{"text":"a"} {"text":"b"}`:                    "more than one JSON value",
+		`{"title":"x"}`:             `want a "text"`,
+		`{"text":"a"} {"text":"b"}`: "more than one JSON value",
 	} {
 		os.WriteFile(j, []byte(content+"\n"), 0o644)
 		if _, err := ReadExamples(j); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "d.jsonl:1") {
