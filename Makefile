@@ -32,7 +32,7 @@ bench-openblas: openblas ## matmul benchmarks including OpenBLAS (cgo build tag)
 
 compat: ## cross-check against transformers/torch (own virtualenv) and rewrite the golden fixtures in testdata/
 	bash compat/run.sh
-	$(GO) test -count=1 -run 'Golden' ./policy/...
+	$(GO) test -count=1 -run 'Golden|Fixture' ./policy/...
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -7,5 +7,6 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 bash "$HERE/setup.sh"
 if [[ "${1:-}" != "--check" ]]; then
   "$HERE/.venv/bin/python" "$HERE/make_fixtures.py"
+  "$HERE/.venv/bin/python" "$HERE/make_tokenizer_fixtures.py"
 fi
-"$HERE/.venv/bin/python" -m pytest -q "$HERE/test_fixtures.py"
+"$HERE/.venv/bin/python" -m pytest -q "$HERE/test_fixtures.py" "$HERE/test_tokenizer.py"
