@@ -5,7 +5,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X main.version=$(VERSION)
 BENCHTIME ?= 1x
 
-.PHONY: help setup build test bench bench-openblas openblas compat lint demo clean
+.PHONY: help setup build test bench openblas compat lint demo clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -20,15 +20,18 @@ build: ## build bin/rft (pure Go, no cgo)
 test: ## run the whole Go test suite
 	$(GO) test -count=1 ./...
 
-bench: ## benchmarks side by side (matmul backends, model step); see docs/BENCHMARKS.md
-	$(GO) test -run '^$$' -bench 'Matmul' -benchtime 20x ./policy/linalg/
-	$(GO) test -run '^$$' -bench 'ModelStep' -benchtime 3x ./policy/
+# OpenBLAS joins the matmul table when libopenblas-dev is installed (make openblas).
+BENCH_TAGS := $(shell ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so ' && echo openblas)
 
-openblas: ## install OpenBLAS (Debian) for the optional `openblas` build tag
+bench: ## all benchmarks side by side in one run, as markdown tables (docs/BENCHMARKS.md)
+	@{ $(GO) test -tags '$(BENCH_TAGS)' -run '^$$' -bench 'Matmul' -benchtime 0.2s ./policy/linalg/ ; \
+	   $(GO) test -run '^$$' -bench 'ModelStep|Decode|Prefill|Attention' -benchtime 3x ./policy/ ; \
+	   $(GO) test -run '^$$' -bench . -benchtime 0.5s ./policy/tokenizer/ ./rubric/ ./grpo/ ./rollout/... ; \
+	   if [ -x compat/.venv/bin/python ]; then compat/.venv/bin/python compat/bench_torch_step.py --threads 1 2; \
+	   else echo "PyTorch side skipped: run make compat first" >&2; fi ; } 2>&1 | tee bench.out | $(GO) run ./internal/benchreport
+
+openblas: ## install OpenBLAS (Debian) so make bench adds it side by side (cgo build tag `openblas`)
 	apt-get update -qq && apt-get install -y -qq libopenblas-dev
-
-bench-openblas: openblas ## matmul benchmarks including OpenBLAS (cgo build tag)
-	CGO_ENABLED=1 $(GO) test -tags openblas -run '^$$' -bench 'Matmul' -benchtime 20x ./policy/linalg/
 
 compat: ## cross-check against transformers/torch (own virtualenv) and rewrite the golden fixtures in testdata/
 	bash compat/run.sh
