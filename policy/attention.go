@@ -3,7 +3,31 @@ package policy
 import (
 	"fmt"
 	"math"
+	"sync"
+	"unsafe"
+
+	"github.com/rft-dev/rft/policy/linalg"
 )
+
+// Attention runs through the packed SIMD matmul (DESIGN.md decision 3): per
+// (sequence, kv head) the head's rows of q, k, v are gathered into
+// contiguous scratch ([len, hd], row stride hd instead of H·hd), and every
+// product (Q·Kᵀ, P·V and the four of the backward pass) is one serial
+// linalg call inside the (sequence, kv head) work item. linalg computes each
+// output element as one chain over k that depends only on that element's
+// inputs, never on m or n, so the results are batch- and worker-invariant by
+// construction.
+//
+// Causality is exploited by blocks of attnBlock query rows: block [i0, i1)
+// meets only keys [0, i1), which skips most of the masked upper triangle
+// (at 128 tokens, 2/3 of the square is computed instead of all of it). The
+// masked entries a block does compute are zeroed before they are used, so
+// they add exact zeros to the chains.
+
+// attnBlock is the number of query rows processed together: a multiple of
+// the matmul kernel's 6-row and 16-column tiles, so that both a block's rows
+// and its key count i1 fill whole tiles.
+const attnBlock = 48
 
 // attnScratchLen is the length of the probabilities buffer that
 // attentionForward fills and attentionBackward reads: heads·Σ len².
@@ -31,58 +55,102 @@ func attnScratchLen(lens []int, heads int) int {
 // base_s + (h·len_s + i)·len_s + j, where base_s = H·Σ_{s'<s} len_s'². Entries
 // above the diagonal (j > i) are written as 0.
 //
-// Work is split over (sequence, head) pairs; each pair writes its own columns
-// of out and its own block of probs, and every sum runs in a fixed order, so
-// the result is independent of the worker count and of the other sequences.
+// Work is split over (sequence, kv head) pairs; each pair writes its own
+// columns of out and its own blocks of probs, and every sum runs in a fixed
+// order, so the result is independent of the worker count and of the other
+// sequences. Row i of head h gets bitwise what attnRow gives for q_i against
+// keys and values 0..i of its sequence.
 func attentionForward[T Float](out, probs, q, k, v []T, lens []int, heads, kvHeads, headDim int) {
 	n, seqOff, probOff := attnOffsets(lens, heads, kvHeads)
-	qw, kw := heads*headDim, kvHeads*headDim
+	hd, qw, kw := headDim, heads*headDim, kvHeads*headDim
 	out, q, k, v = out[:n*qw], q[:n*qw], k[:n*kw], v[:n*kw]
 	probs = probs[:attnScratchLen(lens, heads)]
 	group := heads / kvHeads
 	scale := T(1 / math.Sqrt(float64(headDim)))
 
-	parallelFor(len(lens)*heads, func(item int) {
-		s, h := item/heads, item%heads
+	parallelFor(len(lens)*kvHeads, func(item int) {
+		s, g := item/kvHeads, item%kvHeads
 		L, t0 := lens[s], seqOff[s]
 		if L == 0 {
 			return
 		}
-		qc, kc := h*headDim, (h/group)*headDim // column offsets of the head
-		kh, vh := k[t0*kw+kc:], v[t0*kw+kc:]   // key/value row j of the head at j·kw
-		for i := range L {
-			p := probs[probOff[s]+(h*L+i)*L : probOff[s]+(h*L+i+1)*L]
-			row := (t0+i)*qw + qc
-			attnRow(out[row:row+headDim], p[:i+1], q[row:row+headDim], kh, vh, kw, scale)
-			clear(p[i+1:])
+		buf := getAttnBuf[T](4*L*hd + attnBlock*L)
+		defer attnBufPut(buf)
+		b := *buf
+		kh, vh, qh, oh := b[:L*hd], b[L*hd:2*L*hd], b[2*L*hd:3*L*hd], b[3*L*hd:4*L*hd]
+		sc := b[4*L*hd:]
+		gatherRows(kh, k[t0*kw+g*hd:], kw, hd, L)
+		gatherRows(vh, v[t0*kw+g*hd:], kw, hd, L)
+		for h := g * group; h < (g+1)*group; h++ {
+			gatherRows(qh, q[t0*qw+h*hd:], qw, hd, L)
+			pBase := probOff[s] + h*L*L
+			for i0 := 0; i0 < L; i0 += attnBlock {
+				i1 := min(i0+attnBlock, L)
+				rows := i1 - i0
+				p := sc[:rows*i1] // [rows, i1]: scores, then probabilities
+				linalg.NTSerial(p, qh[i0*hd:i1*hd], kh[:i1*hd], rows, i1, hd, false)
+				for r := range rows {
+					i := i0 + r
+					pr := p[r*i1 : (r+1)*i1]
+					softmaxRow(pr[:i+1], scale)
+					clear(pr[i+1:])
+					saved := probs[pBase+i*L : pBase+(i+1)*L]
+					copy(saved, pr)
+					clear(saved[i1:])
+				}
+				linalg.NNSerial(oh[i0*hd:i1*hd], p, vh[:i1*hd], rows, hd, i1, false)
+			}
+			scatterRows(out[t0*qw+h*hd:], qw, oh, hd, L, false)
 		}
 	})
 }
 
 // attnRow computes one query row of one head: p = softmax(q·k_j·scale) over
-// the len(p) keys k_j = k[j·stride : j·stride+hd], then out = Σ_j p_j v_j
-// (v laid out like k); hd = len(q) = len(out). The KV-cached sampler calls it
-// too, so that decoding a token gives bitwise the forward pass's numbers.
-func attnRow[T Float](out, p, q, k, v []T, stride int, scale T) {
-	hd := len(q)
-	attnScores(p, q, k, stride)
+// the len(p) keys, then out = Σ_j p_j v_j, where k and v hold the head's keys
+// and values contiguously ([len(p), hd], hd = len(q) = len(out)).
+//
+// It is the single-row form of attentionForward, for the KV-cached sampler:
+// with the cache laid out per (layer, kv head) as [positions, hd] and scale =
+// 1/sqrt(hd), attnRow over positions 0..i gives bitwise the out row and the
+// probabilities that the training forward computes for query i
+// (TestAttnRowMatchesForward), because both take the same linalg chains and
+// the same softmaxRow.
+func attnRow[T Float](out, p, q, k, v []T, scale T) {
+	hd, n := len(q), len(p)
+	linalg.NTSerial(p, q, k[:n*hd], 1, n, hd, false)
+	softmaxRow(p, scale)
+	linalg.NNSerial(out[:hd], p, v[:n*hd], 1, hd, n, false)
+}
+
+// softmaxRow replaces the scores p by softmax(p·scale), in T, subtracting
+// the row maximum. Float32 rows use expFast (within 0.51 ulp once rounded),
+// float64 rows math.Exp. The sum runs sequentially from j = 0.
+func softmaxRow[T Float](p []T, scale T) {
 	m := T(math.Inf(-1))
-	for j := range p {
-		p[j] *= scale
-		m = max(m, p[j])
+	for _, x := range p {
+		if x > m {
+			m = x
+		}
 	}
+	m *= scale // = max_j(p_j·scale): scale > 0 and rounding is monotonic
 	var sum T
-	for j := range p {
-		e := T(math.Exp(float64(p[j] - m)))
-		p[j] = e
-		sum += e
+	if unsafe.Sizeof(T(0)) == 4 { // resolved at compile time, per instantiation
+		for j, x := range p {
+			e := T(expFast(float64(x*scale - m)))
+			p[j] = e
+			sum += e
+		}
+	} else {
+		for j, x := range p {
+			e := T(math.Exp(float64(x*scale - m)))
+			p[j] = e
+			sum += e
+		}
 	}
 	inv := 1 / sum
 	for j := range p {
 		p[j] *= inv
 	}
-	clear(out[:hd])
-	attnAccumulate(out[:hd], p, v, stride)
 }
 
 // attentionBackward accumulates the gradients of attentionForward into dq
@@ -93,21 +161,19 @@ func attnRow[T Float](out, p, q, k, v []T, stride int, scale T) {
 //	dq_i += Σ_j dS_ij k_j / sqrt(hd),  dk_j += Σ_i dS_ij q_i / sqrt(hd),  dv_j += Σ_i P_ij dout_i
 //
 // Work is split over (sequence, kv head) pairs, and the H/KV query heads that
-// share a kv head run in order inside one pair, so every element of dk and dv
-// receives its terms in a fixed order whatever the worker count: query head
-// by query head, and within a head by blocks of four query rows from row 0
-// (a block's four terms are summed first, so that dk and dv rows are loaded
-// and stored a quarter as often). It allocates the dS rows of those blocks,
-// four per pair, once per call.
+// share a kv head run in order inside one pair, block of query rows by block,
+// each block's terms accumulated into per-pair dk and dv scratch (linalg.TN
+// with acc: one chain per element, in query-row order). So every element of
+// dq, dk and dv receives its terms in a fixed order whatever the worker
+// count and whatever else is in the batch.
 func attentionBackward[T Float](dq, dk, dv, dout, q, k, v, probs []T, lens []int, heads, kvHeads, headDim int) {
 	n, seqOff, probOff := attnOffsets(lens, heads, kvHeads)
-	qw, kw := heads*headDim, kvHeads*headDim
+	hd, qw, kw := headDim, heads*headDim, kvHeads*headDim
 	dq, dout, q = dq[:n*qw], dout[:n*qw], q[:n*qw]
 	dk, dv, k, v = dk[:n*kw], dv[:n*kw], k[:n*kw], v[:n*kw]
 	probs = probs[:attnScratchLen(lens, heads)]
 	group := heads / kvHeads
 	scale := T(1 / math.Sqrt(float64(headDim)))
-	scratch := make([]T, 4*kvHeads*n) // pair (s, g) owns [4(g·n + t0), 4(g·n + t0 + len_s))
 
 	parallelFor(len(lens)*kvHeads, func(item int) {
 		s, g := item/kvHeads, item%kvHeads
@@ -115,48 +181,47 @@ func attentionBackward[T Float](dq, dk, dv, dout, q, k, v, probs []T, lens []int
 		if L == 0 {
 			return
 		}
-		kc := g * headDim
-		// Row j of the kv head in this sequence starts at j·kw in these.
-		kh, vh, dkh, dvh := k[t0*kw+kc:], v[t0*kw+kc:], dk[t0*kw+kc:], dv[t0*kw+kc:]
-		dsBlock := scratch[4*(g*n+t0) : 4*(g*n+t0+L)] // row r of a block at r·L
-		var qr, dor, pr, dsr [4][]T                   // the block's q, dout, P and dS rows
+		buf := getAttnBuf[T](6*L*hd + attnBlock*hd + 2*attnBlock*L)
+		defer attnBufPut(buf)
+		b := *buf
+		kh, vh, qh, doh := b[:L*hd], b[L*hd:2*L*hd], b[2*L*hd:3*L*hd], b[3*L*hd:4*L*hd]
+		dkh, dvh := b[4*L*hd:5*L*hd], b[5*L*hd:6*L*hd]
+		b = b[6*L*hd:]
+		dqb, pb, ds := b[:attnBlock*hd], b[attnBlock*hd:attnBlock*(hd+L)], b[attnBlock*(hd+L):attnBlock*(hd+2*L)]
+		gatherRows(kh, k[t0*kw+g*hd:], kw, hd, L)
+		gatherRows(vh, v[t0*kw+g*hd:], kw, hd, L)
+		clear(dkh)
+		clear(dvh)
 		for h := g * group; h < (g+1)*group; h++ {
-			qc, pBase := h*headDim, probOff[s]+h*L*L
-			for i0 := 0; i0 < L; i0 += 4 {
-				rows := min(4, L-i0)
-				keys := i0 + rows // keys 0..keys-1 receive gradient from this block
+			gatherRows(qh, q[t0*qw+h*hd:], qw, hd, L)
+			gatherRows(doh, dout[t0*qw+h*hd:], qw, hd, L)
+			pBase := probOff[s] + h*L*L
+			for i0 := 0; i0 < L; i0 += attnBlock {
+				i1 := min(i0+attnBlock, L)
+				rows := i1 - i0
+				p, dp := pb[:rows*i1], ds[:rows*i1] // [rows, i1]
+				gatherRows(p, probs[pBase+i0*L:], L, i1, rows)
+				linalg.NTSerial(dp, doh[i0*hd:i1*hd], vh[:i1*hd], rows, i1, hd, false)
 				for r := range rows {
-					i, at := i0+r, (t0+i0+r)*qw+qc
-					qr[r], dor[r] = q[at:at+headDim], dout[at:at+headDim]
-					pr[r] = probs[pBase+i*L : pBase+i*L+keys] // zero past the diagonal
-					ds := dsBlock[r*L : r*L+keys]
-					dsr[r] = ds
-					attnScores(ds[:i+1], dor[r], vh, kw) // dP_ij
-					var pdp T                            // Σ_l P_il dP_il
-					for j, dp := range ds[:i+1] {
-						pdp += pr[r][j] * dp
+					i := i0 + r
+					pr, dr := p[r*i1:r*i1+i+1], dp[r*i1:(r+1)*i1]
+					var pdp T // Σ_l P_il dP_il
+					for j, x := range pr {
+						pdp += x * dr[j]
 					}
-					for j := range ds[:i+1] {
-						ds[j] = pr[r][j] * (ds[j] - pdp) * scale
+					for j, x := range pr {
+						dr[j] = x * (dr[j] - pdp) * scale // now dS_ij
 					}
-					clear(ds[i+1:])
-					attnAccumulate(dq[at:at+headDim], ds[:i+1], kh, kw)
+					clear(dr[i+1:])
 				}
-				if rows == 4 {
-					for j := range keys {
-						attnAxpy4(dkh[j*kw:j*kw+headDim], dsr[0][j], dsr[1][j], dsr[2][j], dsr[3][j], qr[0], qr[1], qr[2], qr[3])
-						attnAxpy4(dvh[j*kw:j*kw+headDim], pr[0][j], pr[1][j], pr[2][j], pr[3][j], dor[0], dor[1], dor[2], dor[3])
-					}
-					continue
-				}
-				for r := range rows { // the last, short block
-					for j := range i0 + r + 1 {
-						attnAxpy(dkh[j*kw:j*kw+headDim], dsr[r][j], qr[r])
-						attnAxpy(dvh[j*kw:j*kw+headDim], pr[r][j], dor[r])
-					}
-				}
+				linalg.NNSerial(dqb[:rows*hd], dp, kh[:i1*hd], rows, hd, i1, false)
+				scatterRows(dq[(t0+i0)*qw+h*hd:], qw, dqb, hd, rows, true)
+				linalg.TNSerial(dkh[:i1*hd], dp, qh[i0*hd:i1*hd], i1, hd, rows, true)
+				linalg.TNSerial(dvh[:i1*hd], p, doh[i0*hd:i1*hd], i1, hd, rows, true)
 			}
 		}
+		scatterRows(dk[t0*kw+g*hd:], kw, dkh, hd, L, true)
+		scatterRows(dv[t0*kw+g*hd:], kw, dvh, hd, L, true)
 	})
 }
 
@@ -175,65 +240,48 @@ func attnOffsets(lens []int, heads, kvHeads int) (n int, seqOff, probOff []int) 
 	return n, seqOff, probOff
 }
 
-// attnScores sets p[j] = q·x_j for the len(p) rows x_j = x[j·stride :
-// j·stride+len(q)]. Four rows share each load of q; every dot product is one
-// sequential chain in element order, so a row's value does not depend on
-// whether it fell in a block of four.
-func attnScores[T Float](p, q, x []T, stride int) {
-	hd := len(q)
-	j := 0
-	for ; j+4 <= len(p); j += 4 {
-		r := j * stride
-		x0, x1 := x[r:r+hd], x[r+stride:r+stride+hd]
-		x2, x3 := x[r+2*stride:r+2*stride+hd], x[r+3*stride:r+3*stride+hd]
-		var s0, s1, s2, s3 T
-		for c, qc := range q {
-			s0 += qc * x0[c]
-			s1 += qc * x1[c]
-			s2 += qc * x2[c]
-			s3 += qc * x3[c]
+// gatherRows copies rows of width w, stride apart in src, into dst
+// contiguously: dst[r·w : (r+1)·w] = src[r·stride : r·stride+w].
+func gatherRows[T Float](dst, src []T, stride, w, rows int) {
+	for r := range rows {
+		copy(dst[r*w:(r+1)*w], src[r*stride:r*stride+w])
+	}
+}
+
+// scatterRows is gatherRows' inverse: it writes (or, with add, adds) the
+// contiguous rows of src into dst, stride apart.
+func scatterRows[T Float](dst []T, stride int, src []T, w, rows int, add bool) {
+	for r := range rows {
+		d, s := dst[r*stride:r*stride+w], src[r*w:(r+1)*w]
+		if !add {
+			copy(d, s)
+			continue
 		}
-		p[j], p[j+1], p[j+2], p[j+3] = s0, s1, s2, s3
-	}
-	for ; j < len(p); j++ {
-		xj := x[j*stride : j*stride+hd]
-		var s T
-		for c, qc := range q {
-			s += qc * xj[c]
+		for c, x := range s {
+			d[c] += x
 		}
-		p[j] = s
 	}
 }
 
-// attnAccumulate adds Σ_j w_j x_j to y, over the len(w) rows x_j =
-// x[j·stride : j·stride+len(y)]. Rows are taken four at a time, which loads
-// and stores y a quarter as often; the grouping always starts at j = 0, so
-// the rounding depends on nothing but the inputs.
-func attnAccumulate[T Float](y, w, x []T, stride int) {
-	hd := len(y)
-	j := 0
-	for ; j+4 <= len(w); j += 4 {
-		r := j * stride
-		attnAxpy4(y, w[j], w[j+1], w[j+2], w[j+3],
-			x[r:r+hd], x[r+stride:r+stride+hd], x[r+2*stride:r+2*stride+hd], x[r+3*stride:r+3*stride+hd])
+// attnBufs hold per-goroutine attention scratch, one pool per element size
+// (float32, float64), so that a training step allocates nothing.
+var attnBufs [2]sync.Pool
+
+func attnPool[T Float]() *sync.Pool {
+	if unsafe.Sizeof(T(0)) == 4 {
+		return &attnBufs[0]
 	}
-	for ; j < len(w); j++ {
-		attnAxpy(y, w[j], x[j*stride:j*stride+hd])
-	}
+	return &attnBufs[1]
 }
 
-// attnAxpy4 adds a0·x0 + a1·x1 + a2·x2 + a3·x3 to y element-wise.
-func attnAxpy4[T Float](y []T, a0, a1, a2, a3 T, x0, x1, x2, x3 []T) {
-	x0, x1, x2, x3 = x0[:len(y)], x1[:len(y)], x2[:len(y)], x3[:len(y)]
-	for i := range y {
-		y[i] += a0*x0[i] + a1*x1[i] + a2*x2[i] + a3*x3[i]
+// getAttnBuf returns a scratch slice of n elements (contents undefined).
+func getAttnBuf[T Float](n int) *[]T {
+	if b, ok := attnPool[T]().Get().(*[]T); ok && cap(*b) >= n {
+		*b = (*b)[:n]
+		return b
 	}
+	b := make([]T, n)
+	return &b
 }
 
-// attnAxpy adds alpha·x to y element-wise (len(y) elements).
-func attnAxpy[T Float](y []T, alpha T, x []T) {
-	x = x[:len(y)]
-	for i := range y {
-		y[i] += alpha * x[i]
-	}
-}
+func attnBufPut[T Float](b *[]T) { attnPool[T]().Put(b) }

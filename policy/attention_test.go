@@ -50,6 +50,8 @@ var attnShapes = []struct {
 	{[]int{3, 5, 1}, 4, 2, 4}, // grouped-query
 	{[]int{4, 2}, 2, 2, 3},    // multi-head, odd head size
 	{[]int{6}, 3, 1, 5},       // multi-query
+	// Longer than a query block: blocks after the first, a partial last one.
+	{[]int{2*attnBlock + 5, 2}, 2, 1, 3},
 }
 
 // TestAttentionForward compares the kernel with naiveAttention and checks the
@@ -122,7 +124,7 @@ func TestAttentionGrad(t *testing.T) {
 // 4 workers: outputs and gradients must be bitwise equal (DESIGN.md decision 5).
 func TestAttentionBatchInvariant(t *testing.T) {
 	rng := rand.New(rand.NewPCG(17, 18))
-	lens, H, KV, hd := []int{7, 12, 0, 1, 30}, 4, 2, 16
+	lens, H, KV, hd := []int{7, 12, 0, 1, 30, attnBlock + 9}, 4, 2, 16
 	n, qw, kw := sum(lens), H*hd, KV*hd
 	q, k, v := to32(randSlice(rng, n*qw)), to32(randSlice(rng, n*kw)), to32(randSlice(rng, n*kw))
 	dout := to32(randSlice(rng, n*qw))
@@ -183,5 +185,43 @@ func BenchmarkAttention(b *testing.B) {
 	for b.Loop() {
 		attentionForward(out, probs, q, k, v, lens, H, KV, hd)
 		attentionBackward(dq, dk, dv, out, q, k, v, probs, lens, H, KV, hd)
+	}
+}
+
+// TestAttnRowMatchesForward checks the KV-cached sampler's contract: attnRow
+// on one query against the head's keys and values 0..i, gathered
+// contiguously as a KV cache holds them, gives bitwise the out row and the
+// probabilities of attentionForward, for sequences longer than a query
+// block (attnBlock) so that rows of every block and a partial last block are
+// covered.
+func TestAttnRowMatchesForward(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	lens, H, KV, hd := []int{attnBlock + 5, 2*attnBlock + 1, 3}, 4, 2, 16
+	n, qw, kw := sum(lens), H*hd, KV*hd
+	q, k, v := to32(randSlice(rng, n*qw)), to32(randSlice(rng, n*kw)), to32(randSlice(rng, n*kw))
+	out, probs := make([]float32, n*qw), make([]float32, attnScratchLen(lens, H))
+	attentionForward(out, probs, q, k, v, lens, H, KV, hd)
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	t0, base := 0, 0
+	for s, L := range lens {
+		for h := range H {
+			g := h / (H / KV)
+			kc, vc := make([]float32, L*hd), make([]float32, L*hd) // the "cache" of head g
+			gatherRows(kc, k[t0*kw+g*hd:], kw, hd, L)
+			gatherRows(vc, v[t0*kw+g*hd:], kw, hd, L)
+			for i := range L {
+				row := (t0+i)*qw + h*hd
+				o, p := make([]float32, hd), make([]float32, i+1)
+				attnRow(o, p, q[row:row+hd], kc, vc, scale)
+				if j := bitwiseEqual(o, out[row:row+hd]); j >= 0 {
+					t.Fatalf("seq %d head %d row %d: out[%d] = %v, forward %v", s, h, i, j, o[j], out[row+j])
+				}
+				saved := probs[base+(h*L+i)*L:]
+				if j := bitwiseEqual(p, saved[:i+1]); j >= 0 {
+					t.Fatalf("seq %d head %d row %d: p[%d] = %v, forward %v", s, h, i, j, p[j], saved[j])
+				}
+			}
+		}
+		t0, base = t0+L, base+H*L*L
 	}
 }

@@ -1,6 +1,9 @@
 package policy
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // tokenLogprobsForward computes, for each row t of logits [n, V] (n =
 // len(targets)), the log-probability of targets[t] under the sampling
@@ -11,9 +14,11 @@ import "math"
 // targets[t] < 0 marks a masked row (prompt or padding): logp[t] = 0.
 // temperature > 0 is the caller's check. Each row is computed in float64 from
 // the T logits and rounded once: a float32 sum of 32k exponentials in a fixed
-// order would lose several digits, and the cost is small next to the LM-head
-// matmul that produced the logits. Rows are independent and split over
-// goroutines, so a row's result never depends on the batch.
+// order would lose several digits. For float32 logits the exponentials come
+// from expFast (relative error below 2^-33, far under float32 rounding, and
+// about twice as fast as math.Exp), still summed in float64; float64 logits
+// use math.Exp. Rows are independent and split over goroutines, so a row's
+// result never depends on the batch.
 func tokenLogprobsForward[T Float](logp, logits []T, targets []int, V int, temperature float64) {
 	n := len(targets)
 	logp, logits = logp[:n], logits[:n*V]
@@ -53,6 +58,19 @@ func tokenLogprobsBackward[T Float](dlogits, dlogp, logits []T, targets []int, V
 			row, drow := logits[t*V:(t+1)*V], dlogits[t*V:(t+1)*V]
 			lse := logSumExp(row, invT)
 			g := float64(dlogp[t]) * invT
+			// dlogits_j += −g·p_j, and at the target g·(1 − p_y), computed
+			// before rounding so that it keeps its digits when p_y ≈ 1.
+			if unsafe.Sizeof(T(0)) == 4 { // resolved at compile time, per instantiation
+				for j, x := range row {
+					p := expFast(float64(x)*invT - lse)
+					if j == y {
+						drow[j] += T(g * (1 - p))
+					} else {
+						drow[j] += T(-g * p)
+					}
+				}
+				continue
+			}
 			for j, x := range row {
 				p := math.Exp(float64(x)*invT - lse)
 				if j == y {
@@ -80,11 +98,17 @@ func tokenEntropy[T Float](ent, logits []T, V int, temperature float64) {
 		for t := lo; t < hi; t++ {
 			row := logits[t*V : (t+1)*V]
 			lse := logSumExp(row, invT)
+			exp := math.Exp
+			if unsafe.Sizeof(T(0)) == 4 {
+				exp = expFast // a metric: the call through exp costs little here
+			}
 			var pz float64
 			for _, x := range row {
 				z := float64(x) * invT
-				if p := math.Exp(z - lse); p > 0 { // a −Inf logit adds 0, not 0·−Inf = NaN
-					pz += p * z
+				// A −Inf logit adds 0, not 0·−Inf = NaN (and expFast, which
+				// clamps, gives e^−708 rather than 0 for it: test z, not p).
+				if z > math.Inf(-1) {
+					pz += exp(z-lse) * z
 				}
 			}
 			ent[t] = T(lse - pz)
@@ -93,15 +117,24 @@ func tokenEntropy[T Float](ent, logits []T, V int, temperature float64) {
 }
 
 // logSumExp returns log Σ_j exp(row[j]·invT) in float64, subtracting the
-// maximum first so that no exponential overflows.
+// maximum first so that no exponential overflows. The exponentials are
+// expFast for float32 rows and math.Exp for float64 ones.
 func logSumExp[T Float](row []T, invT float64) float64 {
 	m := math.Inf(-1)
 	for _, x := range row {
-		m = max(m, float64(x)*invT)
+		if z := float64(x) * invT; z > m { // a NaN is skipped here but still poisons the sum
+			m = z
+		}
 	}
 	var sum float64
-	for _, x := range row {
-		sum += math.Exp(float64(x)*invT - m)
+	if unsafe.Sizeof(T(0)) == 4 { // resolved at compile time, per instantiation
+		for _, x := range row {
+			sum += expFast(float64(x)*invT - m)
+		}
+	} else {
+		for _, x := range row {
+			sum += math.Exp(float64(x)*invT - m)
+		}
 	}
 	return m + math.Log(sum)
 }

@@ -137,3 +137,58 @@ func TestLogprobsWorkersInvariant(t *testing.T) {
 		}
 	}
 }
+
+// TestLogprobsMaskedLogits gives a row −Inf logits (a banned token) in
+// float32 and float64: log-probabilities, entropy and gradient must stay
+// finite, the banned tokens must get no probability and no gradient, and the
+// values must equal those of the row without the banned tokens.
+func TestLogprobsMaskedLogits(t *testing.T) {
+	full := []float64{1.5, math.Inf(-1), -0.5, 2, math.Inf(-1), 0.25}
+	kept := []float64{1.5, -0.5, 2, 0.25}
+	check := func(name string, got, want float64, tol float64) {
+		t.Helper()
+		if math.IsNaN(got) || math.IsInf(got, 0) || math.Abs(got-want) > tol*math.Max(1, math.Abs(want)) {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	ls := naiveLogSoftmax(kept, 0.7)
+	var h float64
+	for _, l := range ls {
+		h -= math.Exp(l) * l
+	}
+	for _, f32 := range []bool{false, true} {
+		tol := 1e-13
+		if f32 {
+			tol = 1e-6
+		}
+		run := func(row []float64, target int) (logp, ent float64, dlogits []float64) {
+			if f32 {
+				lp, en, d := make([]float32, 1), make([]float32, 1), make([]float32, len(row))
+				tokenLogprobsForward(lp, to32(row), []int{target}, len(row), 0.7)
+				tokenEntropy(en, to32(row), len(row), 0.7)
+				tokenLogprobsBackward(d, []float32{1}, to32(row), []int{target}, len(row), 0.7)
+				dd := make([]float64, len(d))
+				for i, x := range d {
+					dd[i] = float64(x)
+				}
+				return float64(lp[0]), float64(en[0]), dd
+			}
+			lp, en, d := make([]float64, 1), make([]float64, 1), make([]float64, len(row))
+			tokenLogprobsForward(lp, row, []int{target}, len(row), 0.7)
+			tokenEntropy(en, row, len(row), 0.7)
+			tokenLogprobsBackward(d, []float64{1}, row, []int{target}, len(row), 0.7)
+			return lp[0], en[0], d
+		}
+		logp, ent, d := run(full, 3)
+		_, _, dKept := run(kept, 2)
+		name := fmt.Sprintf("float32=%v", f32)
+		check(name+" logp", logp, ls[2], tol)
+		check(name+" entropy", ent, h, tol)
+		for j, k := range []int{0, 2, 3, 5} {
+			check(fmt.Sprintf("%s dlogits[%d]", name, k), d[k], dKept[j], tol)
+		}
+		if d[1] != 0 || d[4] != 0 {
+			t.Errorf("%s: banned tokens got gradient %v, %v", name, d[1], d[4])
+		}
+	}
+}
