@@ -35,7 +35,7 @@ openblas: ## install OpenBLAS (Debian) so make bench adds it side by side (cgo b
 
 compat: ## cross-check against transformers/torch (own virtualenv) and rewrite the golden fixtures in testdata/
 	bash compat/run.sh
-	$(GO) test -count=1 -run 'Golden|Fixture' ./policy/...
+	$(GO) test -count=1 -run 'Golden|Fixture' ./policy/... ./grpo/
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

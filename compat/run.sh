@@ -8,5 +8,6 @@ bash "$HERE/setup.sh"
 if [[ "${1:-}" != "--check" ]]; then
   "$HERE/.venv/bin/python" "$HERE/make_fixtures.py"
   "$HERE/.venv/bin/python" "$HERE/make_tokenizer_fixtures.py"
+  "$HERE/.venv/bin/python" "$HERE/make_grpo_fixtures.py"
 fi
-"$HERE/.venv/bin/python" -m pytest -q "$HERE/test_fixtures.py" "$HERE/test_tokenizer.py"
+"$HERE/.venv/bin/python" -m pytest -q "$HERE/test_fixtures.py" "$HERE/test_tokenizer.py" "$HERE/test_grpo.py"
