@@ -13,6 +13,8 @@ type Job struct {
 	GRPO       GRPO       `yaml:"grpo"`
 	Rollout    Rollout    `yaml:"rollout"`
 	Checkpoint Checkpoint `yaml:"checkpoint"`
+	Reward     Reward     `yaml:"reward"`
+	Eval       Eval       `yaml:"eval"`
 }
 
 // Model says where the policy starts: a Hugging Face directory, or a size
@@ -62,6 +64,43 @@ type GRPO struct {
 	EpsilonLow   float64 `yaml:"epsilon_low"`
 	EpsilonHigh  float64 `yaml:"epsilon_high"`
 	Mu           int     `yaml:"mu"` // inner iterations per batch of rollouts
+	// Objective options (package grpo documents each with its paper).
+	DualClip             float64 `yaml:"dual_clip"`              // 0: off; else c > 1 (dual-clip PPO)
+	ImportanceLevel      string  `yaml:"importance_level"`       // token, or sequence (GSPO)
+	KLIn                 string  `yaml:"kl_in"`                  // loss, or reward
+	KLImportanceWeighted bool    `yaml:"kl_importance_weighted"` // TRL's use_bias_correction_kl
+	AdvantageEps         float64 `yaml:"advantage_eps"`          // added to the std before dividing
+	RecomputeOldLogprobs bool    `yaml:"recompute_old_logprobs"` // π_old from the trainer instead of the sampler
+	ISCorrection         string  `yaml:"is_correction"`          // "", token_truncate, token_mask, sequence_truncate, sequence_mask
+	ISCap                float64 `yaml:"is_cap"`                 // C of the truncated/masked importance-sampling correction
+	MaskTruncated        bool    `yaml:"mask_truncated"`         // completions cut at max_tokens carry no loss
+	OverlongCache        int     `yaml:"overlong_cache"`         // DAPO soft overlong penalty over the last N tokens (0: off)
+	DynamicSampling      bool    `yaml:"dynamic_sampling"`       // drop groups whose rewards are all equal and refill
+	PromptsPerStep       int     `yaml:"prompts_per_step"`       // P: prompts sampled per step (G completions each)
+}
+
+// Reward is what scores completions during training. Exactly one source is
+// used: a rubric file with a verifier, an HTTP endpoint, or a command; a
+// task may provide its own (tailworld).
+type Reward struct {
+	Rubrics   string  `yaml:"rubrics"`   // rubric JSONL, one per prompt id
+	Verifier  string  `yaml:"verifier"`  // model spec of the verifier (e.g. sim, openai:gpt-4.1-mini)
+	Mode      string  `yaml:"mode"`      // batched, per-criterion or chunk:K
+	Aggregate string  `yaml:"aggregate"` // mean, points or implicit
+	HTTP      string  `yaml:"http"`      // URL of an external reward
+	Command   string  `yaml:"command"`   // command of an external reward (JSON in, JSON out)
+	Cache     string  `yaml:"cache"`     // verification cache directory ("" : the run's)
+	Task      string  `yaml:"task"`      // a built-in task's reward, e.g. tailworld
+	Scale     float64 `yaml:"scale"`     // multiplies the reward
+}
+
+// Eval is held-out evaluation during and after training.
+type Eval struct {
+	Judge     string `yaml:"judge"`     // judge spec; "" disables evaluation during training
+	Reference string `yaml:"reference"` // reference responses JSONL {"prompt_id","response"}
+	Every     int    `yaml:"every"`     // steps between evaluations (0: only at the end)
+	Prompts   int    `yaml:"prompts"`   // held-out prompts evaluated (0: all)
+	KeepBest  bool   `yaml:"keep_best"` // keep the checkpoint with the best held-out win-rate
 }
 
 // Rollout is how completions are sampled.
@@ -70,6 +109,8 @@ type Rollout struct {
 	TopP        float64 `yaml:"top_p"`
 	TopK        int     `yaml:"top_k"`
 	MaxTokens   int     `yaml:"max_tokens"`
+	Policy      string  `yaml:"policy"`      // model spec BACKEND:MODEL; empty: local:<model.path>
+	Concurrency int     `yaml:"concurrency"` // prompts in flight, and requests in flight per endpoint
 }
 
 // Checkpoint is how often checkpoints are written and how many are kept.
@@ -91,9 +132,11 @@ func Defaults() Job {
 		},
 		GRPO: GRPO{
 			GroupSize: 16, Beta: 0.01, KLEstimator: "k3", LossType: "grpo", ScaleRewards: "group",
-			EpsilonLow: 0.2, EpsilonHigh: 0.2, Mu: 1,
+			EpsilonLow: 0.2, EpsilonHigh: 0.2, Mu: 1, ImportanceLevel: "token", KLIn: "loss", AdvantageEps: 1e-4,
+			ISCap: 2, PromptsPerStep: 4,
 		},
-		Rollout:    Rollout{Temperature: 1.0, TopP: 1.0, MaxTokens: 256},
+		Reward:     Reward{Mode: "batched", Aggregate: "mean", Scale: 1},
+		Rollout:    Rollout{Temperature: 1.0, TopP: 1.0, MaxTokens: 256, Concurrency: 8},
 		Checkpoint: Checkpoint{Every: 50},
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 )
 
 // Validate returns every problem a user must fix, each naming its key.
@@ -98,6 +99,50 @@ func (j *Job) Validate() error {
 	if g.Mu < 1 {
 		bad("grpo.mu", "must be at least 1, got %d", g.Mu)
 	}
+	if g.DualClip != 0 && !(g.DualClip > 1) {
+		bad("grpo.dual_clip", "must be 0 (off) or above 1, got %g", g.DualClip)
+	}
+	oneOf("grpo.importance_level", g.ImportanceLevel, "token", "sequence")
+	oneOf("grpo.kl_in", g.KLIn, "loss", "reward")
+	if !(g.AdvantageEps >= 0) {
+		bad("grpo.advantage_eps", "must be non-negative, got %g", g.AdvantageEps)
+	}
+	oneOf("grpo.is_correction", g.ISCorrection, "", "token_truncate", "token_mask", "sequence_truncate", "sequence_mask")
+	if !(g.ISCap >= 1) {
+		bad("grpo.is_cap", "must be at least 1, got %g", g.ISCap)
+	}
+	if g.OverlongCache < 0 || g.OverlongCache >= j.Rollout.MaxTokens {
+		bad("grpo.overlong_cache", "must be in [0, rollout.max_tokens), got %d", g.OverlongCache)
+	}
+	if g.PromptsPerStep < 1 {
+		bad("grpo.prompts_per_step", "must be at least 1, got %d", g.PromptsPerStep)
+	}
+	rw := j.Reward
+	oneOf("reward.aggregate", rw.Aggregate, "mean", "points", "implicit")
+	if rw.Mode != "batched" && rw.Mode != "per-criterion" && !strings.HasPrefix(rw.Mode, "chunk:") {
+		bad("reward.mode", "%q is not batched, per-criterion or chunk:K", rw.Mode)
+	}
+	if !(rw.Scale > 0) {
+		bad("reward.scale", "must be positive, got %g", rw.Scale)
+	}
+	sources := 0
+	for _, s := range []string{rw.Rubrics, rw.HTTP, rw.Command, rw.Task} {
+		if s != "" {
+			sources++
+		}
+	}
+	if sources > 1 {
+		bad("reward", "give one of reward.rubrics, reward.http, reward.command or reward.task, not %d", sources)
+	}
+	if rw.Rubrics != "" && rw.Verifier == "" {
+		bad("reward.verifier", "a rubric reward needs a verifier spec (e.g. sim or openai:gpt-4.1-mini)")
+	}
+	if j.Eval.Every < 0 {
+		bad("eval.every", "must be non-negative (0: only at the end), got %d", j.Eval.Every)
+	}
+	if j.Eval.Prompts < 0 {
+		bad("eval.prompts", "must be non-negative (0: all), got %d", j.Eval.Prompts)
+	}
 
 	r := j.Rollout
 	if r.Temperature < 0 || !finite(r.Temperature) {
@@ -111,6 +156,12 @@ func (j *Job) Validate() error {
 	}
 	if r.MaxTokens < 1 {
 		bad("rollout.max_tokens", "must be at least 1, got %d", r.MaxTokens)
+	}
+	if backend, _, _ := strings.Cut(r.Policy, ":"); r.Policy != "" && strings.TrimSpace(backend) == "" {
+		bad("rollout.policy", "%q is not a model spec BACKEND:MODEL (e.g. local:PATH, openai:NAME, ollama:NAME)", r.Policy)
+	}
+	if r.Concurrency < 1 {
+		bad("rollout.concurrency", "must be at least 1, got %d", r.Concurrency)
 	}
 	if j.Checkpoint.Every < 0 {
 		bad("checkpoint.every", "must be non-negative (0: only at the end), got %d", j.Checkpoint.Every)
