@@ -21,7 +21,7 @@ type Metrics struct {
 func (r *Run) OpenMetrics(resumeStep int) (*Metrics, error) {
 	path := filepath.Join(r.Dir, "metrics.jsonl")
 	if resumeStep >= 0 {
-		if err := truncateAfter(path, resumeStep); err != nil {
+		if err := TruncateJSONL(path, resumeStep); err != nil {
 			return nil, err
 		}
 	}
@@ -47,9 +47,10 @@ func (m *Metrics) Append(record any) error {
 
 func (m *Metrics) Close() error { return m.f.Close() }
 
-// truncateAfter keeps the lines whose "step" is at most step; a torn last
-// line (a run killed mid-write) is dropped too.
-func truncateAfter(path string, step int) error {
+// TruncateJSONL keeps the lines of a per-step log whose "step" is at most
+// step; a torn last line (a run killed mid-write) is dropped too. Resuming
+// runs call it on every log they append to.
+func TruncateJSONL(path string, step int) error {
 	data, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
 		return nil

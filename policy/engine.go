@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // GenRequest asks the engine for N completions of one prompt. The N samples
@@ -29,7 +30,8 @@ type GenRequest struct {
 	// server implements stop strings with it). It runs on the engine's
 	// goroutine: keep it quick.
 	Stop func(sample int, tokens []int) bool
-	// OnToken, when set, streams each token as it is produced.
+	// OnToken, when set, streams each token as it is produced, on the
+	// engine's goroutine (t.Top is shared with the result: read only).
 	OnToken func(sample int, t GenToken)
 }
 
@@ -58,41 +60,78 @@ type GenSample struct {
 type GenResult struct {
 	Samples       []GenSample
 	WeightVersion string // the weights that produced every sample of this result
+	// Wall-clock timing: from the Generate call to the first token of any
+	// sample (queueing and prefill included), and to the result.
+	FirstToken, Total time.Duration
 }
 
 // Engine serves generation requests from one model whose weights can be
-// swapped while requests run: a request finishes on the weights it started
-// with. This is the reference implementation (one request at a time, full
-// recomputation per token); the KV-cached, continuously batched engine
-// replaces its internals behind the same methods.
+// swapped while requests run. It is the KV-cached, continuously batched
+// engine (engine_sched.go): a scheduler goroutine owns the model and the
+// caches; concurrent Generate calls join the running batch at its next
+// step, and every decode step runs one token for every live sample of every
+// request as one batch. A request's results do not depend on what else is
+// in the batch, nor on the worker count (DESIGN.md decision 5).
 type Engine struct {
 	mu      sync.Mutex
-	model   *Model[float32]
-	version string
-	ws      *Workspace[float32]
+	cur     *served   // the weights new requests start on
+	pending []*genJob // submitted, not yet seen by the scheduler
+	running bool      // a scheduler goroutine is live
+
+	sched scheduler // owned by the scheduler goroutine while running is set
 }
 
 // NewEngine serves m under the given weight version name.
 func NewEngine(m *Model[float32], version string) *Engine {
-	return &Engine{model: m, version: version, ws: NewWorkspace[float32](false)}
+	return &Engine{cur: newServed(m, version)}
+}
+
+// served is one installed set of weights: the model, its version name and
+// the scheduler's buffers for it.
+// Requests point to the served they started on; it is garbage once the
+// engine has moved on and its last request has finished.
+type served struct {
+	m       *Model[float32]
+	version string
+	dw      decodeWS // used by the scheduler goroutine only
+}
+
+func newServed(m *Model[float32], version string) *served {
+	return &served{m: m, version: version}
 }
 
 // Config is the served model's architecture.
 func (e *Engine) Config() *Config {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.model.Config
+	return e.cur.m.Config
 }
 
-// Swap installs new weights; requests already running finish on the old.
-func (e *Engine) Swap(m *Model[float32], version string) error {
+// Version is the name of the weights new requests start on.
+func (e *Engine) Version() string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	old := e.model.Config
+	return e.cur.version
+}
+
+// Swap installs new weights for the requests that call Generate after it.
+// Requests submitted before it finish on the weights current when they were
+// submitted (each keeps a pointer to its weights; a decode step batches the
+// sequences of each weight version separately), so none fails or mixes two
+// versions, and GenResult.WeightVersion names the one that produced it.
+// m must not be modified while requests run on it: pass a new model (or
+// fresh parameters) for each version.
+func (e *Engine) Swap(m *Model[float32], version string) error {
+	e.mu.Lock()
+	old := e.cur.m.Config
+	e.mu.Unlock()
 	if m.Config.VocabSize != old.VocabSize || m.Config.Hidden != old.Hidden || m.Config.Layers != old.Layers {
 		return fmt.Errorf("engine: new weights have another architecture than the served model")
 	}
-	e.model, e.version = m, version
+	sv := newServed(m, version)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.cur = sv
 	return nil
 }
 
@@ -126,29 +165,34 @@ func (r *GenRequest) Validate(c *Config) error {
 	return nil
 }
 
-// Generate runs a request to completion (or until ctx ends).
+// Generate runs a request to completion and returns its samples in order.
+// When ctx ends first, the request's samples leave the batch at the next
+// step boundary and Generate returns ctx.Err(); no callback of the request
+// runs after Generate has returned.
 func (e *Engine) Generate(ctx context.Context, req GenRequest) (*GenResult, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	m, version := e.model, e.version
-	if err := req.Validate(m.Config); err != nil {
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	n := max(req.N, 1)
-	res := &GenResult{WeightVersion: version}
-	opts := SampleOptions{MaxTokens: req.MaxTokens, Temperature: req.Temperature, TopP: req.TopP, TopK: req.TopK, Seed: req.Seed, EOS: req.EOS}
-	if opts.TopP == 0 {
-		opts.TopP = 1
+	e.mu.Lock()
+	if err := req.Validate(e.cur.m.Config); err != nil {
+		e.mu.Unlock()
+		return nil, err
 	}
-	for i := range n {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		c, err := Generate(m, e.ws, req.Prompt, opts, i)
-		if err != nil {
-			return nil, err
-		}
-		res.Samples = append(res.Samples, GenSample{Tokens: c.Tokens, FinishReason: c.FinishReason})
+	job := newGenJob(req, e.cur)
+	e.pending = append(e.pending, job)
+	if !e.running {
+		e.running = true
+		go e.schedule()
 	}
-	return res, nil
+	e.mu.Unlock()
+	select {
+	case <-job.done:
+	case <-ctx.Done():
+		job.cancelled.Store(true)
+		<-job.done
+		if job.err != nil {
+			return nil, ctx.Err()
+		}
+	}
+	return job.res, job.err
 }

@@ -337,3 +337,12 @@ func (m *Model[T]) Loss(ws *Workspace[T], b Batch, normalizer float64, grads *Pa
 	}
 	return sum / float64(count), count, nil
 }
+
+// Entropy returns, after Forward, the entropy of softmax(logits/T) at every
+// position (a metric: no backward), a view into ws.
+func (m *Model[T]) Entropy(ws *Workspace[T], temperature float64) []T {
+	n, V := ws.n, m.Config.VocabSize
+	ws.ent = grow(ws.ent, n)
+	tokenEntropy(ws.ent, ws.logits[:n*V], V, temperature)
+	return ws.ent
+}

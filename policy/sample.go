@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"math"
 	"math/rand/v2"
 	"slices"
 )
@@ -13,6 +12,7 @@ type SampleOptions struct {
 	Temperature float64
 	TopP        float64 // 1 disables
 	TopK        int     // 0 disables
+	MinP        float64 // 0 disables
 	Seed        uint64
 	EOS         []int // generation stops after any of these (included in the output)
 }
@@ -32,7 +32,7 @@ type Completion struct {
 // reference the KV-cached engine must agree with. Sample i of a seed draws
 // from its own stream, so samples do not depend on each other.
 func Generate(m *Model[float32], ws *Workspace[float32], prompt []int, opts SampleOptions, sample int) (Completion, error) {
-	rng := rand.New(rand.NewPCG(opts.Seed, uint64(sample)))
+	sampler := newTokenSampler(opts, rand.New(rand.NewPCG(opts.Seed, uint64(sample))))
 	seq := slices.Clone(prompt)
 	var out Completion
 	limit := min(opts.MaxTokens, m.Config.MaxPositions-len(prompt))
@@ -42,7 +42,7 @@ func Generate(m *Model[float32], ws *Workspace[float32], prompt []int, opts Samp
 			return out, err
 		}
 		V := m.Config.VocabSize
-		next := pickToken(logits[(len(seq)-1)*V:len(seq)*V], opts, rng)
+		next := sampler.pick(logits[(len(seq)-1)*V : len(seq)*V])
 		seq = append(seq, next)
 		out.Tokens = append(out.Tokens, next)
 		if slices.Contains(opts.EOS, next) {
@@ -54,63 +54,8 @@ func Generate(m *Model[float32], ws *Workspace[float32], prompt []int, opts Samp
 	return out, nil
 }
 
-// pickToken draws from softmax(logits/T) truncated to the top-k tokens and
-// then to the smallest set whose probability reaches top-p; ties in
-// probability keep the lower id first, so truncation is deterministic.
+// pickToken draws one token from logits with the engine's sampler (see
+// tokenSampler for the truncation order and the draw).
 func pickToken(logits []float32, o SampleOptions, rng *rand.Rand) int {
-	if o.Temperature < GreedyBelow {
-		best := 0
-		for i, l := range logits {
-			if l > logits[best] {
-				best = i
-			}
-		}
-		return best
-	}
-	idx := make([]int, len(logits))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortStableFunc(idx, func(a, b int) int {
-		switch {
-		case logits[a] > logits[b]:
-			return -1
-		case logits[a] < logits[b]:
-			return 1
-		}
-		return 0
-	})
-	if o.TopK > 0 && o.TopK < len(idx) {
-		idx = idx[:o.TopK]
-	}
-	maxL := float64(logits[idx[0]])
-	p := make([]float64, len(idx))
-	sum := 0.0
-	for i, id := range idx {
-		p[i] = math.Exp((float64(logits[id]) - maxL) / o.Temperature)
-		sum += p[i]
-	}
-	keep := len(idx)
-	if o.TopP > 0 && o.TopP < 1 {
-		acc := 0.0
-		for i := range p {
-			acc += p[i] / sum
-			if acc >= o.TopP {
-				keep = i + 1
-				break
-			}
-		}
-	}
-	total := 0.0
-	for _, q := range p[:keep] {
-		total += q
-	}
-	u := rng.Float64() * total
-	for i, q := range p[:keep] {
-		u -= q
-		if u < 0 {
-			return idx[i]
-		}
-	}
-	return idx[keep-1]
+	return newTokenSampler(o, rng).pick(logits)
 }

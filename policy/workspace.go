@@ -36,6 +36,7 @@ type Workspace[T Float] struct {
 	dgate, dup, dact, dhf []T
 	dlogits               []T
 	dlogp                 []T
+	ent                   []T // per-position entropy (a metric)
 	recompute             bool
 }
 

@@ -27,6 +27,9 @@ type Provenance struct {
 	Iteration int       `json:"iteration"`          // 0: initial
 	Pair      [2]string `json:"pair,omitempty"`     // the two candidate ids it was refined on
 	Proposer  string    `json:"proposer,omitempty"` // model spec
+	// History records every refinement iteration that led here (RTD), so
+	// `rft rubric stats` can say what each one did.
+	History []IterationRecord `json:"history,omitempty"`
 }
 
 // Rubric belongs to one prompt.
@@ -35,6 +38,9 @@ type Rubric struct {
 	Prompt     string      `json:"prompt"`
 	Criteria   []Criterion `json:"criteria"`
 	Provenance Provenance  `json:"provenance"`
+	// Raw is the proposer's text this rubric was parsed from (the paper's
+	// original_rubric), kept for audits; empty for hand-written rubrics.
+	Raw string `json:"raw,omitempty"`
 }
 
 // ProposeRequest asks for a rubric. Current and Pair are empty for the
@@ -46,6 +52,10 @@ type ProposeRequest struct {
 	Reference string  // optional reference answer (Rubrics as Rewards)
 	Current   *Rubric // nil: initial generation
 	Pair      [2]string
+	// Attempt counts retries (0 first); Feedback says why the previous
+	// answer could not be parsed, for proposers that can use it.
+	Attempt  int
+	Feedback string
 }
 
 // Proposer writes rubrics. It returns the raw text of its answer; the one
@@ -64,6 +74,10 @@ type VerifyRequest struct {
 	Criteria    []Criterion // the criteria to answer now
 	Attempt     int
 	Temperature float64
+	// Mode is the verification mode ("batched", "per-criterion", "chunk:K"
+	// or "implicit"); an implicit request asks for one holistic 1–10 score
+	// of the response given the whole rubric instead of verdicts.
+	Mode string
 }
 
 // Verifier answers criteria. It returns raw text, e.g. {"c1": "yes",

@@ -1,0 +1,143 @@
+package tailworld
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strconv"
+)
+
+// Example is one SFT pair for the base model (pretrain reads
+// {"prompt","completion"} JSONL; this package does not import it).
+type Example struct {
+	Prompt     string `json:"prompt"`
+	Completion string `json:"completion"`
+}
+
+// Candidate is one response in a candidate pool, as `rft rubric refine`
+// reads it.
+type Candidate struct {
+	PromptID string `json:"prompt_id"`
+	Response string `json:"response"`
+	Source   string `json:"source"`
+}
+
+// PromptRecord is one line of a prompts file.
+type PromptRecord struct {
+	ID     string `json:"id"`
+	Prompt string `json:"prompt"`
+}
+
+// BaseCorpus returns the base model's SFT corpus: train prompts [from,
+// from+n), each with perPrompt responses of the base persona, so a model
+// fitted to it samples across the base persona's quality range and carries
+// its artifacts at their low rates.
+func (w *World) BaseCorpus(from, n, perPrompt int) []Example {
+	base := Personas()["base"]
+	out := make([]Example, 0, n*perPrompt)
+	for _, p := range w.Prompts(Train, from, n) {
+		for k := range perPrompt {
+			s, err := Respond(p.Text, base, w.Seed, k)
+			if err != nil {
+				panic(err) // the world's own prompts always parse
+			}
+			out = append(out, Example{Prompt: p.Text, Completion: s})
+		}
+	}
+	return out
+}
+
+// ReferenceResponse is the fixed opponent's answer to a prompt: the
+// reference persona's sample 0 under the world's seed.
+func (w *World) ReferenceResponse(prompt string) (string, error) {
+	return Respond(prompt, Personas()["reference"], w.Seed, 0)
+}
+
+// Pools of candidates, by name.
+const (
+	PoolGood         = "good"          // samples of the good persona
+	PoolGreat        = "great"         // samples of the great persona
+	PoolGreatDiverse = "great-diverse" // one sample from each diverse persona, then great
+	PoolNull         = "null"          // great responses that differ only in artifacts: no tail differences
+)
+
+// Pools lists the pool names.
+var Pools = []string{PoolGood, PoolGreat, PoolGreatDiverse, PoolNull}
+
+// CandidatePool returns size candidates for a prompt from the named pool,
+// seeded by the world's seed and the prompt.
+func (w *World) CandidatePool(p Prompt, pool string, size int) ([]Candidate, error) {
+	ps := Personas()
+	var out []Candidate
+	add := func(persona string, k int) error {
+		s, err := Respond(p.Text, ps[persona], w.Seed, k)
+		if err != nil {
+			return err
+		}
+		out = append(out, Candidate{PromptID: p.ID, Response: s, Source: persona})
+		return nil
+	}
+	switch pool {
+	case PoolGood, PoolGreat:
+		for k := range size {
+			if err := add(pool, k); err != nil {
+				return nil, err
+			}
+		}
+	case PoolGreatDiverse:
+		names := make([]string, 0, 7)
+		for i := range diverse() {
+			names = append(names, "diverse-"+strconv.Itoa(i+1))
+		}
+		names = append(names, "great")
+		for k := range size {
+			if err := add(names[k%len(names)], k/len(names)); err != nil {
+				return nil, err
+			}
+		}
+	case PoolNull:
+		return w.nullPool(p, size), nil
+	default:
+		return nil, fmt.Errorf("tailworld: unknown pool %q (want one of %v)", pool, Pools)
+	}
+	return out, nil
+}
+
+// nullPool: one plan of the great persona, written size times with only the
+// artifacts that cost no words redrawn (numbered, bold, exclaim), so every
+// candidate meets exactly the same criteria, tail ones included.
+func (w *World) nullPool(p Prompt, size int) []Candidate {
+	r := rand.New(rand.NewPCG(w.Seed, Hash64("null", p.Text)))
+	plan := Draw(p.Request, Personas()["great"].Profile, r)
+	plan.Artifacts = [NumArtifacts]bool{}
+	var out []Candidate
+	for range size {
+		pl := plan
+		pl.Artifacts[Numbered], pl.Artifacts[Bold], pl.Artifacts[Exclaim] = r.IntN(2) == 0, r.IntN(2) == 0, r.IntN(2) == 0
+		pl.WrongFact = make([]bool, len(plan.Items)) // no perturbation, so rendering draws nothing from r for facts
+		out = append(out, Candidate{PromptID: p.ID, Response: Render(p.Request, pl, r), Source: "null"})
+	}
+	return out
+}
+
+// WriteJSONL writes one JSON object per line.
+func WriteJSONL[T any](w io.Writer, recs []T) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for i, r := range recs {
+		if err := enc.Encode(r); err != nil {
+			return fmt.Errorf("tailworld: record %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+// PromptRecords returns prompts [from, from+n) of a split as records.
+func (w *World) PromptRecords(split Split, from, n int) []PromptRecord {
+	out := make([]PromptRecord, n)
+	for i, p := range w.Prompts(split, from, n) {
+		out[i] = PromptRecord{ID: p.ID, Prompt: p.Text}
+	}
+	return out
+}

@@ -1,0 +1,161 @@
+package tailworld
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+)
+
+func digest(w *World, n int) [32]byte {
+	h := sha256.New()
+	for _, e := range w.Entities {
+		fmt.Fprintf(h, "%+v\n", e)
+	}
+	ps := Personas()
+	names := make([]string, 0, len(ps))
+	for n := range ps {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		p := ps[name]
+		for _, pr := range w.Prompts(Eval, 0, n) {
+			s, err := Respond(pr.Text, p, w.Seed, 3)
+			if err != nil {
+				panic(err)
+			}
+			fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\n", name, pr.ID, pr.Text, s)
+		}
+	}
+	var out [32]byte
+	copy(out[:], h.Sum(nil))
+	return out
+}
+
+func TestDeterministic(t *testing.T) {
+	a, b := digest(NewWorld(7, DefaultEntities), 30), digest(NewWorld(7, DefaultEntities), 30)
+	if a != b {
+		t.Fatal("same seed, different world, prompts or responses")
+	}
+	if a == digest(NewWorld(8, DefaultEntities), 30) {
+		t.Fatal("another seed gave the same bytes")
+	}
+	w := NewWorld(7, DefaultEntities)
+	c1, c2 := w.BaseCorpus(0, 20, 2), NewWorld(7, DefaultEntities).BaseCorpus(0, 20, 2)
+	if !reflect.DeepEqual(c1, c2) {
+		t.Fatal("base corpus is not deterministic")
+	}
+}
+
+func TestSplitsAreDisjoint(t *testing.T) {
+	w := NewWorld(1, DefaultEntities)
+	names := map[string]bool{}
+	texts := map[string]bool{}
+	for _, p := range w.Prompts(Train, 0, 300) {
+		texts[p.Text] = true
+		for _, e := range p.Request.Facts {
+			names[e.Name] = true
+		}
+	}
+	for _, p := range w.Prompts(Eval, 0, 300) {
+		if texts[p.Text] {
+			t.Fatalf("eval prompt %s is also a train prompt", p.ID)
+		}
+		for _, e := range p.Request.Facts {
+			if names[e.Name] {
+				t.Fatalf("eval prompt %s uses train entity %s", p.ID, e.Name)
+			}
+		}
+	}
+}
+
+func TestParsePromptRoundTrip(t *testing.T) {
+	w := NewWorld(3, DefaultEntities)
+	for _, p := range w.Prompts(Train, 0, 200) {
+		q, err := ParsePrompt(p.Text)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", p.ID, err, p.Text)
+		}
+		if !reflect.DeepEqual(q, p.Request) {
+			t.Fatalf("%s: parsed %+v, want %+v", p.ID, q, p.Request)
+		}
+		if n := len(q.Eligible()); n < q.Count {
+			t.Fatalf("%s: %d eligible facts for a request of %d", p.ID, n, q.Count)
+		}
+	}
+	for _, bad := range []string{"", "hello", "Facts:\nBralo: red fox.\nName 3 foxes. I want fast ones."} {
+		if _, err := ParsePrompt(bad); err == nil {
+			t.Errorf("ParsePrompt(%q) accepted", bad)
+		}
+	}
+}
+
+// The base corpus carries every artifact at a low rate.
+func TestBaseCorpusArtifactRates(t *testing.T) {
+	w := NewWorld(1, DefaultEntities)
+	corpus := w.BaseCorpus(0, 400, 1)
+	marks := map[string]func(string) bool{
+		"sure":     func(s string) bool { return strings.HasPrefix(s, "Sure!") },
+		"greatq":   func(s string) bool { return strings.HasPrefix(s, "Great question!") },
+		"hope":     func(s string) bool { return strings.HasSuffix(s, "Hope this helps!") },
+		"numbered": func(s string) bool { return strings.Contains(s, "\n1. ") || strings.HasPrefix(s, "1. ") },
+		"bold":     func(s string) bool { return strings.Contains(s, "**") },
+	}
+	for name, f := range marks {
+		n := 0
+		for _, ex := range corpus {
+			if f(ex.Completion) {
+				n++
+			}
+		}
+		if rate := float64(n) / float64(len(corpus)); rate < .02 || rate > .12 {
+			t.Errorf("artifact %s at rate %.3f, want a low rate (about 0.06)", name, rate)
+		}
+	}
+	var buf bytes.Buffer
+	if err := WriteJSONL(&buf, corpus[:3]); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var rec map[string]string
+		if err := json.Unmarshal([]byte(line), &rec); err != nil || rec["prompt"] == "" || rec["completion"] == "" {
+			t.Fatalf("corpus line %q: %v", line, err)
+		}
+	}
+}
+
+func TestCandidatePools(t *testing.T) {
+	w := NewWorld(1, DefaultEntities)
+	p := w.Prompt(Train, 0)
+	for _, pool := range Pools {
+		c, err := w.CandidatePool(p, pool, 16)
+		if err != nil || len(c) != 16 {
+			t.Fatalf("pool %s: %d candidates, %v", pool, len(c), err)
+		}
+		for _, x := range c {
+			if x.PromptID != p.ID || x.Response == "" || x.Source == "" {
+				t.Fatalf("pool %s: bad candidate %+v", pool, x)
+			}
+		}
+	}
+	div, _ := w.CandidatePool(p, PoolGreatDiverse, 7)
+	seen := map[string]bool{}
+	for _, c := range div {
+		seen[c.Source] = true
+	}
+	if len(seen) != 7 {
+		t.Errorf("great-diverse pool of 7 has %d sources, want 7", len(seen))
+	}
+	if _, err := w.CandidatePool(p, "nope", 2); err == nil {
+		t.Error("unknown pool accepted")
+	}
+	recs := w.PromptRecords(Eval, 0, 2)
+	if recs[0].ID != "tw-eval-00000" || recs[1].Prompt != w.Prompt(Eval, 1).Text {
+		t.Errorf("prompt records %+v", recs)
+	}
+}
