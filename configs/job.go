@@ -79,9 +79,9 @@ type GRPO struct {
 	PromptsPerStep       int     `yaml:"prompts_per_step"`       // P: prompts sampled per step (G completions each)
 }
 
-// Reward is what scores completions during training. Exactly one source is
-// used: a rubric file with a verifier, an HTTP endpoint, or a command; a
-// task may provide its own (tailworld).
+// Reward is what scores completions during training: exactly one of a
+// rubric file with a verifier, an HTTP endpoint or a command. A task with a
+// ground truth may also score the same rollouts for metrics (gold).
 type Reward struct {
 	Rubrics   string  `yaml:"rubrics"`   // rubric JSONL, one per prompt id
 	Verifier  string  `yaml:"verifier"`  // model spec of the verifier (e.g. sim, openai:gpt-4.1-mini)
@@ -90,7 +90,7 @@ type Reward struct {
 	HTTP      string  `yaml:"http"`      // URL of an external reward
 	Command   string  `yaml:"command"`   // command of an external reward (JSON in, JSON out)
 	Cache     string  `yaml:"cache"`     // verification cache directory ("" : the run's)
-	Task      string  `yaml:"task"`      // a built-in task's reward, e.g. tailworld
+	Gold      string  `yaml:"gold"`      // a task whose ground truth also scores rollouts, for metrics only (tailworld)
 	Scale     float64 `yaml:"scale"`     // multiplies the reward
 }
 

@@ -126,13 +126,16 @@ func (j *Job) Validate() error {
 		bad("reward.scale", "must be positive, got %g", rw.Scale)
 	}
 	sources := 0
-	for _, s := range []string{rw.Rubrics, rw.HTTP, rw.Command, rw.Task} {
+	for _, s := range []string{rw.Rubrics, rw.HTTP, rw.Command} {
 		if s != "" {
 			sources++
 		}
 	}
 	if sources > 1 {
-		bad("reward", "give one of reward.rubrics, reward.http, reward.command or reward.task, not %d", sources)
+		bad("reward", "give one of reward.rubrics, reward.http or reward.command, not %d", sources)
+	}
+	if rw.Gold != "" && rw.Gold != "tailworld" {
+		bad("reward.gold", "%q is not a task with a ground truth (want tailworld)", rw.Gold)
 	}
 	if rw.Rubrics != "" && rw.Verifier == "" {
 		bad("reward.verifier", "a rubric reward needs a verifier spec (e.g. sim or openai:gpt-4.1-mini)")
