@@ -2,6 +2,7 @@ package report
 
 import (
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/rft-dev/rft/report/plot"
@@ -143,7 +144,11 @@ func figures(run *Run) []figureSpec {
 	add("entropy", "Entropy", "nats", "Mean per-token entropy of the policy on its rollouts.", lineSeries(m, "entropy"))
 	add("throughput", "Throughput", "per second", "Throughput per step.",
 		lineSeries(m, keysWhere(keys, func(k string) bool { return strings.HasSuffix(k, "_per_second") })...))
-	timeKeys := keysWhere(keys, func(k string) bool { return strings.HasSuffix(k, "_seconds") })
+	// The phases in the order a step runs them, then any others, then the total.
+	timeKeys := []string{"rollout_seconds", "reward_seconds", "update_seconds"}
+	timeKeys = append(timeKeys, keysWhere(keys, func(k string) bool {
+		return strings.HasSuffix(k, "_seconds") && !slices.Contains(timeKeys[:3], k)
+	})...)
 	timeKeys = append(timeKeys, "seconds")
 	add("time", "Time per step", "seconds", "Wall time per step, split by phase.", lineSeries(m, timeKeys...))
 	return out

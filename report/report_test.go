@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"html"
 	"image/png"
 	"math"
 	"os"
@@ -68,14 +69,15 @@ func TestReportGRPORun(t *testing.T) {
 	if strings.Join(names, " ") != strings.Join(want, " ") {
 		t.Fatalf("plots %q, want %q", names, want)
 	}
-	html, err := os.ReadFile(res.Report)
+	doc, err := os.ReadFile(res.Report)
 	if err != nil {
 		t.Fatal(err)
 	}
-	page := string(html)
+	page := string(doc)
 
 	// Every plot is embedded, byte for byte, and decodes as a PNG.
-	srcs := regexp.MustCompile(`src="data:image/png;base64,([A-Za-z0-9+/=]+)"`).FindAllStringSubmatch(page, -1)
+	// html/template writes '+' as "&#43;" inside attributes.
+	srcs := regexp.MustCompile(`src="data:image/png;base64,([^"]+)"`).FindAllStringSubmatch(page, -1)
 	if len(srcs) != len(res.Plots) {
 		t.Fatalf("%d embedded images, %d plots", len(srcs), len(res.Plots))
 	}
@@ -84,7 +86,7 @@ func TestReportGRPORun(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		embedded, err := base64.StdEncoding.DecodeString(srcs[i][1])
+		embedded, err := base64.StdEncoding.DecodeString(html.UnescapeString(srcs[i][1]))
 		if err != nil || !bytes.Equal(embedded, onDisk) {
 			t.Fatalf("%s: embedded image differs from the file (%v)", p, err)
 		}
@@ -106,10 +108,10 @@ func TestReportGRPORun(t *testing.T) {
 	}
 	for _, want := range []string{
 		"steps: 40",
-		"<td>reward_mean</td><td>40</td><td>0.7623</td><td>0.7623</td><td>40</td>", // last, best, best at step
+		"<td>reward_mean</td><td>40</td><td>0.7583</td><td>0.7583</td><td>40</td>", // last, best, best at step
 		"<td>eval_loss</td>", // absent: must not appear
 		"<th>checkpoint</th>", "<td>base</td>", "<th>ci_high</th>",
-		"<td>final</td><td>0.38</td>", // summary.json: one row per model, columns sorted
+		"<td>final</td><td>0.28</td><td>0.2</td><td>0.38</td><td>26</td>", // summary.json: a row per model
 		"odd_new_key",
 	} {
 		if got := strings.Contains(page, want); got != (want != "<td>eval_loss</td>") {
@@ -127,7 +129,7 @@ func TestReportGRPORun(t *testing.T) {
 	html2, _ := os.ReadFile(res2.Report)
 	html2 = bytes.ReplaceAll(html2, []byte(again), []byte(dir))
 	html2 = bytes.ReplaceAll(html2, []byte("copy</"), []byte(filepath.Base(dir)+"</"))
-	if !bytes.Equal(html, html2) {
+	if !bytes.Equal(doc, html2) {
 		t.Fatal("two reports of the same run differ")
 	}
 }
@@ -240,8 +242,11 @@ func TestEmptyLog(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "metrics.jsonl"), "")
 	res, err := Generate(dir)
-	if err != nil || len(res.Plots) != 0 {
-		t.Fatalf("%v, plots %v", err, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Plots) != 0 {
+		t.Fatalf("plots %v from an empty log", res.Plots)
 	}
 	html, _ := os.ReadFile(res.Report)
 	if !strings.Contains(string(html), "No step has been logged yet") {
@@ -250,12 +255,16 @@ func TestEmptyLog(t *testing.T) {
 }
 
 func TestFormatValue(t *testing.T) {
-	for v, want := range map[float64]string{
-		0: "0", 40: "40", 0.76234: "0.7623", 1e-5: "1.000e-05", 3e7 + 0.5: "3.000e+07",
-		math.NaN(): "NaN", math.Inf(-1): "-Inf", -2.5: "-2.5",
-	} {
-		if got := FormatValue(v); got != want {
-			t.Errorf("FormatValue(%g) = %q, want %q", v, got, want)
+	cases := []struct {
+		v    float64
+		want string
+	}{
+		{0, "0"}, {40, "40"}, {0.76234, "0.7623"}, {1e-5, "1.000e-05"}, {3e7 + 0.5, "3.000e+07"},
+		{math.NaN(), "NaN"}, {math.Inf(-1), "-Inf"}, {-2.5, "-2.5"},
+	}
+	for _, c := range cases {
+		if got := FormatValue(c.v); got != c.want {
+			t.Errorf("FormatValue(%g) = %q, want %q", c.v, got, c.want)
 		}
 	}
 }

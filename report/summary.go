@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -25,7 +26,7 @@ type metricRow struct {
 // (KL, learning rate and the like have no best value).
 func direction(key string) int {
 	switch {
-	case strings.Contains(key, "_ci_") || strings.HasSuffix(key, "_std"):
+	case strings.Contains(key, "_ci_"), strings.HasSuffix(key, "_std"), strings.HasSuffix(key, "seconds"), strings.HasSuffix(key, "_per_second"):
 		return 0
 	case strings.Contains(key, "loss"):
 		return -1
@@ -77,8 +78,25 @@ func metricRows(recs []Record) []metricRow {
 	return rows
 }
 
-// evalColumns puts the known eval.jsonl keys first, then the rest sorted.
+// evalColumns are the known keys of eval.jsonl and summary.json records,
+// in the order the tables show them.
 var evalColumns = []string{"step", "checkpoint", "model", "kl", "win_rate", "ci_low", "ci_high", "wins", "ties", "losses", "n"}
+
+// orderColumns puts the known keys first, in their order, then the rest sorted.
+func orderColumns(seen map[string]bool) []string {
+	var cols []string
+	for _, k := range evalColumns {
+		if seen[k] {
+			cols = append(cols, k)
+		}
+	}
+	for _, k := range sortedKeys(seen) {
+		if !slices.Contains(evalColumns, k) {
+			cols = append(cols, k)
+		}
+	}
+	return cols
+}
 
 func evalTable(recs []Record) *Table {
 	if len(recs) == 0 {
@@ -93,14 +111,7 @@ func evalTable(recs []Record) *Table {
 			seen[k] = true
 		}
 	}
-	t := &Table{}
-	for _, k := range evalColumns {
-		if seen[k] {
-			t.Columns = append(t.Columns, k)
-			delete(seen, k)
-		}
-	}
-	t.Columns = append(t.Columns, sortedKeys(seen)...)
+	t := &Table{Columns: orderColumns(seen)}
 	for _, r := range recs {
 		row := make([]string, len(t.Columns))
 		for i, k := range t.Columns {
@@ -151,7 +162,7 @@ func summaryTable(v any) *Table {
 				cols[k] = true
 			}
 		}
-		t := &Table{Columns: append([]string{""}, sortedKeys(cols)...)}
+		t := &Table{Columns: append([]string{""}, orderColumns(cols)...)}
 		for i, o := range objs {
 			row := []string{names[i]}
 			for _, k := range t.Columns[1:] {

@@ -34,6 +34,9 @@ func TestExitStatuses(t *testing.T) {
 		{[]string{"config", "show", "--set", "grpo.loss_type=ppo"}, 2, "grpo.loss_type"},
 		{[]string{"config", "show", "--config", "/does/not/exist.yaml"}, 2, "exist.yaml"},
 		{[]string{"model", "show", "/does/not/exist"}, 2, "config.json"},
+		{[]string{"report", "/does/not/exist"}, 2, "does not exist"},
+		{[]string{"train", "--set", "grpo.beta=-1"}, 2, "grpo.beta"},
+		{[]string{"train", "--set", "grpo.group_size=1"}, 2, "grpo.group_size"},
 	}
 	for _, c := range cases {
 		code, out, errOut := rft(t, c.args...)

@@ -58,13 +58,13 @@ const (
 type MarkerMode int
 
 const (
-	// MarkersAuto marks points when a series has at most 40 of them.
+	// MarkersAuto marks points when a series has at most 25 of them.
 	MarkersAuto MarkerMode = iota
 	MarkersAlways
 	MarkersNever
 )
 
-const autoMarkerMax = 40
+const autoMarkerMax = 25
 
 // Palette is the series colours in order (matplotlib's tab10).
 var Palette = []color.RGBA{
@@ -146,7 +146,9 @@ type layout struct {
 }
 
 // layout places the plot area in a w×h image; ok is false without data.
-func (f *Figure) layout(w, h int) (lay layout, ok bool) {
+// headroom is a fraction of the plot height kept free above the data, for
+// a legend that would otherwise cover it.
+func (f *Figure) layout(w, h int, headroom float64) (lay layout, ok bool) {
 	x0, x1, y0, y1, ok := f.dataRange()
 	if !ok {
 		return lay, false
@@ -159,6 +161,7 @@ func (f *Figure) layout(w, h int) (lay layout, ok bool) {
 		y0, y1 = f.YLim[0], f.YLim[1]
 	} else {
 		y0, y1 = widen(y0, y1, 0.06)
+		y1 += (y1 - y0) * headroom / (1 - headroom)
 	}
 	top := f.top()
 	// The left margin depends on the widest y tick label, so lay out y first.
@@ -211,7 +214,15 @@ func (f *Figure) Image() *image.RGBA {
 	if f.Title != "" {
 		cv.text(f.Title, w/2, 10, topCenter, ink, true)
 	}
-	lay, ok := f.layout(w, h)
+	lay, ok := f.layout(w, h, 0)
+	entries := legendEntries(f.Series)
+	bw, bh := legendSize(entries)
+	if ok && len(entries) > 0 && !(f.YLim[0] < f.YLim[1]) {
+		// No free corner: raise the top of the y range to make one.
+		if _, hits := placeLegend(lay.m, f.Series, bw, bh); hits > 0 {
+			lay, _ = f.layout(w, h, min(0.5, float64(bh+2*legendInset)/float64(lay.m.plot.Dy())))
+		}
+	}
 	if !ok {
 		plotArea := image.Rect(60, f.top(), w-20, h-40)
 		cv.strokeRect(plotArea, frameCol)
@@ -255,7 +266,7 @@ func (f *Figure) Image() *image.RGBA {
 		drawLine(cv, m, s, c)
 	}
 	for i, s := range f.Series {
-		if s.Markers == MarkersAlways || (s.Markers == MarkersAuto && len(s.X) <= autoMarkerMax) {
+		if hasMarkers(s) {
 			c := Palette[i%len(Palette)]
 			for j := range s.X {
 				if x, y := s.X[j], at(s.Y, j); finite(x) && finite(y) {
@@ -265,7 +276,10 @@ func (f *Figure) Image() *image.RGBA {
 			}
 		}
 	}
-	drawLegend(cv, m, f.Series)
+	if len(entries) > 0 {
+		box, _ := placeLegend(m, f.Series, bw, bh)
+		drawLegend(cv, box, entries)
+	}
 	return cv.img
 }
 
@@ -349,91 +363,5 @@ func drawBand(cv *canvas, m mapping, s Series, c color.RGBA) {
 		y0 := max(m.plot.Min.Y, int(math.Round(pTop)))
 		y1 := min(m.plot.Max.Y, int(math.Round(pBot)))
 		cv.fillRect(image.Rect(px, y0, px+1, max(y1, y0+1)), c, 0.2)
-	}
-}
-
-type legendEntry struct {
-	label  string
-	c      color.RGBA
-	kind   IntervalStyle // for an interval entry: its style
-	line   bool          // a series entry (line, maybe a marker) rather than an interval
-	marker bool
-}
-
-// drawLegend puts the legend in the inside corner that covers the fewest
-// data points, preferring the top right.
-func drawLegend(cv *canvas, m mapping, series []Series) {
-	var entries []legendEntry
-	for i, s := range series {
-		c := Palette[i%len(Palette)]
-		if s.Name != "" {
-			marker := s.Markers == MarkersAlways || (s.Markers == MarkersAuto && len(s.X) <= autoMarkerMax)
-			entries = append(entries, legendEntry{label: s.Name, c: c, line: true, marker: marker})
-		}
-		if s.BandLabel != "" && s.Lo != nil && s.Hi != nil {
-			entries = append(entries, legendEntry{label: s.BandLabel, c: c, kind: s.Style})
-		}
-	}
-	if len(entries) == 0 || (len(entries) == 1 && entries[0].line) {
-		return // one line: the title says what it is
-	}
-	labelW := 0
-	for _, e := range entries {
-		labelW = max(labelW, textWidth(e.label))
-	}
-	const swatch, pad, rowH = 26, 8, lineH + 6
-	bw, bh := pad+swatch+6+labelW+pad, pad+len(entries)*rowH-6+pad
-	p := m.plot
-	corners := []image.Point{
-		{p.Max.X - 10 - bw, p.Min.Y + 10}, {p.Min.X + 10, p.Min.Y + 10},
-		{p.Max.X - 10 - bw, p.Max.Y - 10 - bh}, {p.Min.X + 10, p.Max.Y - 10 - bh},
-	}
-	best, bestHits := corners[0], -1
-	for _, c := range corners {
-		r := image.Rect(c.X, c.Y, c.X+bw, c.Y+bh)
-		hits := 0
-		for _, s := range series {
-			for j, x := range s.X {
-				for _, y := range []float64{at(s.Y, j), at(s.Lo, j), at(s.Hi, j)} {
-					if finite(x) && finite(y) && (image.Point{int(m.px(x)), int(m.py(y))}).In(r) {
-						hits++
-					}
-				}
-				// Midpoints of segments, so a line crossing the box counts.
-				if j+1 < len(s.X) {
-					mx, my := (x+s.X[j+1])/2, (at(s.Y, j)+at(s.Y, j+1))/2
-					if finite(mx) && finite(my) && (image.Point{int(m.px(mx)), int(m.py(my))}).In(r) {
-						hits++
-					}
-				}
-			}
-		}
-		if bestHits < 0 || hits < bestHits {
-			best, bestHits = c, hits
-		}
-	}
-	box := image.Rect(best.X, best.Y, best.X+bw, best.Y+bh)
-	cv.fillRect(box, white, 0.88)
-	cv.strokeRect(box, color.RGBA{0xc8, 0xc8, 0xc8, 255})
-	for i, e := range entries {
-		cy := box.Min.Y + pad + i*rowH + lineH/2
-		sx, fy := float64(box.Min.X+pad), float64(cy)+0.5
-		all := cv.img.Rect
-		switch {
-		case e.line:
-			cv.line(sx, fy, sx+swatch, fy, lineWidth, e.c, all)
-			if e.marker {
-				cv.disc(sx+swatch/2, fy, 4.2, white, all)
-				cv.disc(sx+swatch/2, fy, 3.0, e.c, all)
-			}
-		case e.kind == Band:
-			cv.fillRect(image.Rect(int(sx), cy-5, int(sx)+swatch, cy+6), e.c, 0.2)
-		default:
-			mid := sx + swatch/2
-			cv.line(mid, fy-5, mid, fy+5, 1.5, e.c, all)
-			cv.line(mid-4, fy-5, mid+4, fy-5, 1.5, e.c, all)
-			cv.line(mid-4, fy+5, mid+4, fy+5, 1.5, e.c, all)
-		}
-		cv.text(e.label, box.Min.X+pad+swatch+6, cy, middleLeft, ink, false)
 	}
 }

@@ -89,7 +89,8 @@ func TestNaNGap(t *testing.T) {
 	img := f.Image()
 	// Find the row of the flat line at x=2, then look at x=5 on that row.
 	blue := Palette[0]
-	lay, _ := f.layout(f.size())
+	w, h := f.size()
+	lay, _ := f.layout(w, h, 0)
 	m := lay.m
 	row := int(m.py(1))
 	if img.RGBAAt(int(m.px(2)), row) != blue {

@@ -11,8 +11,10 @@ import (
 )
 
 // canvas is an opaque RGBA image with anti-aliased primitives. Coverage is
-// computed from exact distances in float64 and rounded once per pixel, so the
-// same figure gives the same bytes on every run (no goroutines, no maps).
+// computed from distances in float64 and rounded once per pixel, with no
+// goroutines, maps or clocks involved, so the same figure gives the same
+// bytes every time (on one platform: an architecture that fuses multiply-adds
+// may round a last bit differently and shade a pixel one level apart).
 type canvas struct {
 	img *image.RGBA
 }
@@ -73,17 +75,17 @@ func (cv *canvas) line(x0, y0, x1, y1, width float64, c color.RGBA, bounds image
 	maxY := int(math.Ceil(math.Max(y0, y1) + half + 1))
 	r := image.Rect(minX, minY, maxX+1, maxY+1).Intersect(bounds)
 	dx, dy := x1-x0, y1-y0
-	l2 := float64(dx*dx) + float64(dy*dy)
+	l2 := dx*dx + dy*dy
 	for py := r.Min.Y; py < r.Max.Y; py++ {
 		for px := r.Min.X; px < r.Max.X; px++ {
 			fx, fy := float64(px)+0.5, float64(py)+0.5
 			t := 0.0
 			if l2 > 0 {
-				t = (float64((fx-x0)*dx) + float64((fy-y0)*dy)) / l2
+				t = ((fx-x0)*dx + (fy-y0)*dy) / l2
 				t = math.Max(0, math.Min(1, t))
 			}
-			ex, ey := fx-(x0+float64(t*dx)), fy-(y0+float64(t*dy))
-			d := math.Sqrt(float64(ex*ex) + float64(ey*ey))
+			ex, ey := fx-(x0+t*dx), fy-(y0+t*dy)
+			d := math.Hypot(ex, ey)
 			cv.blend(px, py, c, half+0.5-d)
 		}
 	}
@@ -95,7 +97,7 @@ func (cv *canvas) disc(cx, cy, radius float64, c color.RGBA, bounds image.Rectan
 	for py := r.Min.Y; py < r.Max.Y; py++ {
 		for px := r.Min.X; px < r.Max.X; px++ {
 			ex, ey := float64(px)+0.5-cx, float64(py)+0.5-cy
-			d := math.Sqrt(float64(ex*ex) + float64(ey*ey))
+			d := math.Hypot(ex, ey)
 			cv.blend(px, py, c, radius+0.5-d)
 		}
 	}
