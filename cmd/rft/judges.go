@@ -63,10 +63,11 @@ func readReferences(path string) (map[string]string, error) {
 // winRateEvaluator scores a policy by its win-rate against reference
 // responses on held-out prompts, with greedy decoding.
 type winRateEvaluator struct {
-	judge   eval.Judge
-	prompts []grpo.Prompt
-	refs    map[string]string
-	seed    uint64
+	judge       eval.Judge
+	prompts     []grpo.Prompt
+	refs        map[string]string
+	seed        uint64
+	temperature float64 // 0: greedy
 }
 
 func newWinRateEvaluator(judge eval.Judge, prompts []grpo.Prompt, refs map[string]string, limit int, seed uint64) (*winRateEvaluator, error) {
@@ -81,10 +82,11 @@ func newWinRateEvaluator(judge eval.Judge, prompts []grpo.Prompt, refs map[strin
 	return &winRateEvaluator{judge: judge, prompts: prompts, refs: refs, seed: seed}, nil
 }
 
-// verdicts generates a completion per prompt and judges it against the
-// reference, concurrently (the engine batches the generations).
-func (e *winRateEvaluator) verdicts(ctx context.Context, p grpo.Policy) ([]eval.Verdict, error) {
+// verdictsWithTexts generates a completion per prompt and judges it against
+// the reference, concurrently (the engine batches the generations).
+func (e *winRateEvaluator) verdictsWithTexts(ctx context.Context, p grpo.Policy) ([]eval.Verdict, []string, error) {
 	out := make([]eval.Verdict, len(e.prompts))
+	texts := make([]string, len(e.prompts))
 	errs := make([]error, len(e.prompts))
 	sem := make(chan struct{}, 16)
 	var wg sync.WaitGroup
@@ -93,24 +95,24 @@ func (e *winRateEvaluator) verdicts(ctx context.Context, p grpo.Policy) ([]eval.
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			text, err := p.Complete(ctx, pr, 0, e.seed)
+			text, err := p.Complete(ctx, pr, e.temperature, e.seed+uint64(i))
 			if err == nil {
 				out[i], err = e.judge.Compare(ctx, pr.Text(), text, e.refs[pr.ID])
 			}
-			errs[i] = err
+			texts[i], errs[i] = text, err
 		}()
 	}
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return out, nil
+	return out, texts, nil
 }
 
 func (e *winRateEvaluator) Evaluate(ctx context.Context, p grpo.Policy, step int) (grpo.EvalResult, error) {
-	v, err := e.verdicts(ctx, p)
+	v, _, err := e.verdictsWithTexts(ctx, p)
 	if err != nil {
 		return grpo.EvalResult{}, err
 	}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/rft-dev/rft/grpo"
+	"github.com/rft-dev/rft/policy"
+	"github.com/rft-dev/rft/policy/tokenizer"
+)
+
+// localPolicy generates from a checkpoint directory in-process, rendering
+// prompts the way `rft train` does (plain prompts as they are, chat
+// messages through the template), so evaluation sees the policy as
+// training did.
+type localPolicy struct {
+	engine    *policy.Engine
+	tok       *tokenizer.Tokenizer
+	tmpl      tokenizer.ChatTemplate
+	eos       []int
+	maxTokens int
+}
+
+func openLocalPolicy(dir string, maxTokens int) (*localPolicy, error) {
+	_, params, err := policy.LoadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := tokenizer.Load(filepath.Join(dir, "tokenizer.json"))
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := tokenizer.LoadChatTemplate(dir)
+	if err != nil {
+		return nil, err
+	}
+	m, err := policy.NewModel(params)
+	if err != nil {
+		return nil, err
+	}
+	eos := append([]int(nil), params.Config.EOS...)
+	for _, name := range []string{tmpl.EndOfTurnToken(), tokenizer.EndOfText} {
+		if id, ok := tok.TokenID(name); ok {
+			eos = append(eos, id)
+		}
+	}
+	return &localPolicy{engine: policy.NewEngine(m, filepath.Base(dir)), tok: tok, tmpl: tmpl, eos: eos, maxTokens: maxTokens}, nil
+}
+
+func (l *localPolicy) Complete(ctx context.Context, p grpo.Prompt, temperature float64, seed uint64) (string, error) {
+	text := p.Prompt
+	if len(p.Messages) > 0 {
+		msgs := make([]tokenizer.Message, len(p.Messages))
+		for i, m := range p.Messages {
+			msgs[i] = tokenizer.Message{Role: m.Role, Content: m.Content}
+		}
+		text = l.tmpl.Render(msgs, true)
+	}
+	ids := l.tok.Encode(text)
+	maxTok := min(l.maxTokens, l.engine.Config().MaxPositions-len(ids))
+	if maxTok < 1 {
+		return "", fmt.Errorf("prompt %q does not fit the context window", p.ID)
+	}
+	res, err := l.engine.Generate(ctx, policy.GenRequest{Prompt: ids, N: 1, MaxTokens: maxTok, Temperature: temperature, Seed: seed, EOS: l.eos})
+	if err != nil {
+		return "", err
+	}
+	toks := res.Samples[0].Tokens
+	if n := len(toks); n > 0 && contains(l.eos, toks[n-1]) {
+		toks = toks[:n-1]
+	}
+	return l.tok.Decode(toks), nil
+}
+
+func contains(xs []int, x int) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
