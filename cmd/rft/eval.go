@@ -24,10 +24,10 @@ import (
 // evalFlags are rft eval's options.
 type evalFlags struct {
 	checkpoint, run, judge, reference, prompts, baseline, out string
-	n, maxTokens, worldSeed                                  int
-	temperature                                              float64
-	seed                                                     uint64
-	baseURLs                                                 []string
+	n, maxTokens, worldSeed                                   int
+	temperature                                               float64
+	seed                                                      uint64
+	baseURLs                                                  []string
 }
 
 func newEvalCmd() *cobra.Command {
