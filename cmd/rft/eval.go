@@ -16,6 +16,7 @@ import (
 	"github.com/rft-dev/rft/eval"
 	"github.com/rft-dev/rft/grpo"
 	"github.com/rft-dev/rft/internal/atomicfile"
+	"github.com/rft-dev/rft/policy"
 	runreport "github.com/rft-dev/rft/report"
 	"github.com/rft-dev/rft/tasks/tailworld"
 	"github.com/spf13/cobra"
@@ -185,6 +186,12 @@ func runEval(ctx context.Context, f *evalFlags) (*EvalSummary, error) {
 		}
 	} else {
 		targets = append(targets, target{"checkpoint", f.checkpoint, -1})
+	}
+	// Every model is checked (headers only) before anything is written.
+	for _, t := range targets {
+		if _, err := policy.Inspect(t.dir); err != nil {
+			return nil, inputErr(err)
+		}
 	}
 	if f.out == "" {
 		f.out = filepath.Join("runs", "eval-"+time.Now().Format("20060102-150405"))

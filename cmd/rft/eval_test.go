@@ -76,6 +76,7 @@ func TestEvalWithLLMJudge(t *testing.T) {
 }
 
 func TestEvalBadInput(t *testing.T) {
+	t.Chdir(t.TempDir()) // the default output directory is relative
 	for _, c := range []struct {
 		args []string
 		want string
@@ -89,5 +90,8 @@ func TestEvalBadInput(t *testing.T) {
 		if code != 2 || !strings.Contains(stderr, c.want) {
 			t.Errorf("%v: exit %d, %q", c.args, code, stderr)
 		}
+	}
+	if _, err := os.Stat("runs"); !os.IsNotExist(err) {
+		t.Error("bad input must write nothing, but runs/ exists")
 	}
 }
