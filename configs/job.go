@@ -15,6 +15,19 @@ type Job struct {
 	Checkpoint Checkpoint `yaml:"checkpoint"`
 	Reward     Reward     `yaml:"reward"`
 	Eval       Eval       `yaml:"eval"`
+	Demo       Demo       `yaml:"demo"`
+}
+
+// Demo sizes the tailworld loop of `rft demo` (the GRPO part uses the other
+// sections).
+type Demo struct {
+	Base         string `yaml:"base"`          // base policy directory (make base)
+	WorldSeed    uint64 `yaml:"world_seed"`    // seed of the tailworld world
+	TrainPrompts int    `yaml:"train_prompts"` // training prompts (each with a rubric)
+	EvalPrompts  int    `yaml:"eval_prompts"`  // held-out prompts for win-rates
+	PoolSize     int    `yaml:"pool_size"`     // candidates per prompt (great & diverse responders)
+	Iterations   int    `yaml:"iterations"`    // RTD iterations per rubric
+	Pool         string `yaml:"pool"`          // good, great, great-diverse or null
 }
 
 // Model says where the policy starts: a Hugging Face directory, or a size
@@ -135,7 +148,9 @@ func Defaults() Job {
 			EpsilonLow: 0.2, EpsilonHigh: 0.2, Mu: 1, ImportanceLevel: "token", KLIn: "loss", AdvantageEps: 1e-4,
 			ISCap: 2, PromptsPerStep: 4,
 		},
-		Reward:     Reward{Mode: "batched", Aggregate: "mean", Scale: 1},
+		Reward: Reward{Mode: "batched", Aggregate: "mean", Scale: 1},
+		Demo: Demo{Base: "assets/tailworld-base", WorldSeed: 1, TrainPrompts: 64, EvalPrompts: 200, PoolSize: 16,
+			Iterations: 4, Pool: "great-diverse"},
 		Rollout:    Rollout{Temperature: 1.0, TopP: 1.0, MaxTokens: 256, Concurrency: 8},
 		Checkpoint: Checkpoint{Every: 50},
 	}

@@ -140,6 +140,17 @@ func (j *Job) Validate() error {
 	if rw.Rubrics != "" && rw.Verifier == "" {
 		bad("reward.verifier", "a rubric reward needs a verifier spec (e.g. sim or openai:gpt-4.1-mini)")
 	}
+	d := j.Demo
+	if d.TrainPrompts < 1 || d.EvalPrompts < 1 {
+		bad("demo.train_prompts", "train_prompts and eval_prompts must be at least 1, got %d and %d", d.TrainPrompts, d.EvalPrompts)
+	}
+	if d.PoolSize < 2 {
+		bad("demo.pool_size", "must be at least 2 (RTD compares pairs), got %d", d.PoolSize)
+	}
+	if d.Iterations < 0 {
+		bad("demo.iterations", "must be non-negative (0: initial rubrics only), got %d", d.Iterations)
+	}
+	oneOf("demo.pool", d.Pool, "good", "great", "great-diverse", "null")
 	if j.Eval.Every < 0 {
 		bad("eval.every", "must be non-negative (0: only at the end), got %d", j.Eval.Every)
 	}
