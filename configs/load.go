@@ -19,8 +19,19 @@ import (
 // in order), and validates the result. Every error names where the bad value
 // came from: the file and line, or the --set flag.
 func Load(path string, sets []string) (*Job, error) {
+	return LoadPreset(nil, path, sets)
+}
+
+// LoadPreset is Load with a command's own defaults ("key=value" overrides
+// applied to the built-in defaults before the file), as `rft demo` has.
+func LoadPreset(preset []string, path string, sets []string) (*Job, error) {
 	job := Defaults()
 	origin := map[string]string{} // key → "FILE:LINE" or "--set k=v", for validation messages
+	for _, s := range preset {
+		if err := applySet(&job, s); err != nil {
+			return nil, fmt.Errorf("preset: %w", err)
+		}
+	}
 	if path != "" {
 		if err := decodeFile(path, &job, origin); err != nil {
 			return nil, err

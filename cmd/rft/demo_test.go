@@ -1,0 +1,62 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rft-dev/rft/policy"
+	"github.com/rft-dev/rft/policy/tokenizer"
+)
+
+// TestDemoQuick runs the whole loop at smoke size on a random tiny base:
+// every stage runs and writes its outputs (the improvement itself is the
+// real demo's job, on the committed base).
+func TestDemoQuick(t *testing.T) {
+	tok, err := tokenizer.Load(filepath.Join("..", "..", "testdata", "tokenizer", "rft", "tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := policy.Preset("tiny")
+	c.VocabSize, c.MaxPositions = tok.VocabSize(), 512
+	base := filepath.Join(t.TempDir(), "base")
+	if err := policy.SaveDir(base, policy.InitParams[float32](c, 1), nil); err != nil {
+		t.Fatal(err)
+	}
+	tok.Save(filepath.Join(base, "tokenizer.json"))
+	out := filepath.Join(t.TempDir(), "demo")
+	code, stdout, stderr := rft(t, "--quiet", "demo", "--quick", "--set", "demo.base="+base, "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s\n%s", code, stdout, stderr)
+	}
+	for _, f := range []string{"summary.json", "rubrics.jsonl", "rubrics_initial.jsonl", "data/pool.jsonl",
+		"data/references.jsonl", "train/metrics.jsonl", "train/eval.jsonl", "train/report.html", "eval_samples.jsonl"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("demo did not write %s", f)
+		}
+	}
+	var sum DemoSummary
+	data, _ := os.ReadFile(filepath.Join(out, "summary.json"))
+	if err := json.Unmarshal(data, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.Models["base"].N != 6 || sum.Models["final"].N != 6 || sum.Train == nil || sum.Train.Steps != 2 {
+		t.Fatalf("summary: %+v", sum)
+	}
+	if _, ok := sum.Comparisons["final - base"]; !ok {
+		t.Fatalf("no paired comparison: %+v", sum.Comparisons)
+	}
+	if sum.Rubrics.RefinedCriteria <= 0 || sum.Rubrics.Prompts != 4 {
+		t.Fatalf("rubrics: %+v", sum.Rubrics)
+	}
+	// No base: bad input, nothing written.
+	out2 := filepath.Join(t.TempDir(), "none")
+	if code, _, stderr := rft(t, "demo", "--quick", "--set", "demo.base=/nope", "--out", out2); code != 2 || !strings.Contains(stderr, "make base") {
+		t.Fatalf("missing base: exit %d %q", code, stderr)
+	}
+	if _, err := os.Stat(out2); !os.IsNotExist(err) {
+		t.Fatal("a failed demo must not create its directory")
+	}
+}
