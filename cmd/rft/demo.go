@@ -163,7 +163,7 @@ func runDemo(ctx context.Context, job *configs.Job, out string, progress io.Writ
 	for _, f := range []struct {
 		path string
 		recs any
-	}{{paths["prompts"], train}, {paths["eval"], evalRecs}, {paths["refs"], refs}, {paths["pool"], pool}} {
+	}{{paths["prompts"], asChat(train)}, {paths["eval"], asChat(evalRecs)}, {paths["refs"], refs}, {paths["pool"], pool}} {
 		if err := writeJSONL(f.path, f.recs); err != nil {
 			return nil, err
 		}
@@ -215,7 +215,7 @@ func runDemo(ctx context.Context, job *configs.Job, out string, progress io.Writ
 	// GRPO on the refined rubric reward; prompts whose proposer failed are
 	// dropped from training.
 	kept := keptPrompts(train, refined)
-	if err := writeJSONL(paths["prompts"], kept); err != nil {
+	if err := writeJSONL(paths["prompts"], asChat(kept)); err != nil {
 		return nil, err
 	}
 	job.Model.Path = d.Base
@@ -312,6 +312,17 @@ func keptPrompts(train []tailworld.PromptRecord, refined []*rubric.Rubric) []tai
 		if have[p.ID] {
 			out = append(out, p)
 		}
+	}
+	return out
+}
+
+// asChat turns tailworld prompt records into single-user-turn chats: the
+// base policy was fine-tuned on chats rendered with its template, so
+// training and evaluation prompt it the same way.
+func asChat(recs []tailworld.PromptRecord) []grpo.Prompt {
+	out := make([]grpo.Prompt, len(recs))
+	for i, r := range recs {
+		out[i] = grpo.Prompt{ID: r.ID, Messages: []grpo.Message{{Role: "user", Content: r.Prompt}}}
 	}
 	return out
 }

@@ -102,7 +102,8 @@ func loadEvalSet(f *evalFlags) (*evalSet, error) {
 	} else {
 		w := tailworld.NewWorld(uint64(f.worldSeed), tailworld.DefaultEntities)
 		for _, r := range w.PromptRecords(tailworld.Eval, 0, f.n) {
-			set.prompts = append(set.prompts, grpo.Prompt{ID: r.ID, Prompt: r.Prompt})
+			// A user turn, as the tailworld base was fine-tuned on chats.
+			set.prompts = append(set.prompts, grpo.Prompt{ID: r.ID, Messages: []grpo.Message{{Role: "user", Content: r.Prompt}}})
 			if f.reference == "" {
 				ref, err := w.ReferenceResponse(r.Prompt)
 				if err != nil {
