@@ -1,16 +1,16 @@
 package policy
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/rft-dev/rft/internal/atomicfile"
 )
 
 // Hugging Face checkpoint directories (DESIGN.md, decision 2): config.json
@@ -428,50 +428,15 @@ func hfIDList(ids []int) any {
 	return ids
 }
 
-// hfWriteFile writes b to path atomically: temp file in the same directory,
-// fsync, rename, fsync of the directory.
+// hfWriteFile writes b to path atomically (internal/atomicfile).
 func hfWriteFile(path string, b []byte) error {
-	return hfWriteFileFrom(path, bytes.NewReader(b))
+	return atomicfile.WriteBytes(path, b, 0o644)
 }
 
-func hfWriteFileFrom(path string, r io.Reader) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
+// hfWriteFileFrom copies r to path atomically.
+func hfWriteFileFrom(path string, r io.Reader) error {
+	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
+		_, err := io.Copy(w, r)
 		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = io.Copy(f, r); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	return hfSyncDir(dir)
-}
-
-func hfSyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("%s: fsync: %w", dir, err)
-	}
-	return nil
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/rft-dev/rft/internal/atomicfile"
 	"maps"
 	"os"
 	"path/filepath"
@@ -277,7 +278,7 @@ func replaceDir(tmp, dir string) error {
 		if err := os.Rename(tmp, dir); err != nil {
 			return err
 		}
-		return hfSyncDir(parent)
+		return atomicfile.SyncDir(parent)
 	}
 	// MkdirTemp picks an unused name; os.Rename refuses to replace a
 	// directory, so the placeholder goes before dir takes its name.
@@ -297,7 +298,7 @@ func replaceDir(tmp, dir string) error {
 		}
 		return err
 	}
-	if err := hfSyncDir(parent); err != nil {
+	if err := atomicfile.SyncDir(parent); err != nil {
 		return err
 	}
 	return os.RemoveAll(old)

@@ -16,10 +16,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/rft-dev/rft/internal/atomicfile"
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -286,7 +286,14 @@ func Write(path string, tensors []*Tensor, metadata map[string]string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	return writeAtomic(path, func(w io.Writer) error { return encode(w, hdr, order) })
+	// Buffered: encode writes many small pieces.
+	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 1<<20)
+		if err := encode(bw, hdr, order); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
 }
 
 // layout checks the tensors and returns the padded header and the tensors in
@@ -385,54 +392,4 @@ func encodeHeader(order []*Tensor, metadata map[string]string) ([]byte, error) {
 		b.WriteByte(' ')
 	}
 	return b.Bytes(), nil
-}
-
-// writeAtomic writes a file through fill into a temporary sibling of path,
-// fsyncs it, renames it over path and fsyncs the directory. On error no
-// temporary file remains.
-func writeAtomic(path string, fill func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	w := bufio.NewWriterSize(f, 1<<20)
-	if err = fill(w); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err = w.Flush(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a rename inside dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("%s: fsync: %w", dir, err)
-	}
-	return nil
 }
