@@ -13,7 +13,6 @@ import (
 	"github.com/rft-dev/rft/configs"
 	"github.com/rft-dev/rft/internal/atomicfile"
 	"github.com/rft-dev/rft/policy"
-	"github.com/rft-dev/rft/policy/safetensors"
 	"github.com/rft-dev/rft/policy/tokenizer"
 	"github.com/rft-dev/rft/reward"
 )
@@ -276,11 +275,7 @@ func (s *Session) save(run *checkpoints.Run, step int) error {
 				return err
 			}
 		}
-		shape := []int{len(tr.Opt.M)}
-		if err := safetensors.Write(filepath.Join(dir, optimizerFile), []*safetensors.Tensor{
-			safetensors.F32Tensor("adam.m", shape, tr.Opt.M),
-			safetensors.F32Tensor("adam.v", shape, tr.Opt.V),
-		}, nil); err != nil {
+		if err := tr.Opt.SaveState(filepath.Join(dir, optimizerFile)); err != nil {
 			return err
 		}
 		st := trainerState{Step: step, Cursor: s.cursor, AdamStep: tr.Opt.Step, Seed: s.job.Seed,
@@ -304,19 +299,9 @@ func (s *Session) restore(dir string) error {
 		return fmt.Errorf("resume: the run's config.yaml changed since %s was written (config hash %s, now %s); start a new run instead",
 			dir, st.ConfigHash, h)
 	}
-	f, err := safetensors.Read(filepath.Join(dir, optimizerFile))
-	if err != nil {
-		return fmt.Errorf("resume: %w", err)
-	}
 	tr := s.trainer
-	for name, dst := range map[string][]float32{"adam.m": tr.Opt.M, "adam.v": tr.Opt.V} {
-		t, ok := f.Tensors[name]
-		if !ok {
-			return fmt.Errorf("resume: %s lacks %s", filepath.Join(dir, optimizerFile), name)
-		}
-		if err := t.Float32sInto(dst); err != nil {
-			return fmt.Errorf("resume: %w", err)
-		}
+	if err := tr.Opt.LoadState(filepath.Join(dir, optimizerFile)); err != nil {
+		return fmt.Errorf("resume: %w", err)
 	}
 	tr.Step = st.Step * s.job.GRPO.Mu
 	tr.Opt.Step = st.AdamStep

@@ -11,7 +11,6 @@ import (
 	"github.com/rft-dev/rft/configs"
 	"github.com/rft-dev/rft/internal/atomicfile"
 	"github.com/rft-dev/rft/policy"
-	"github.com/rft-dev/rft/policy/safetensors"
 	"github.com/rft-dev/rft/policy/tokenizer"
 )
 
@@ -173,11 +172,7 @@ func (st *state) save(run *checkpoints.Run, job *configs.Job) error {
 		if err := st.tok.Save(filepath.Join(dir, tokenizerFile)); err != nil {
 			return err
 		}
-		shape := []int{len(tr.Opt.M)}
-		if err := safetensors.Write(filepath.Join(dir, optimizerFile), []*safetensors.Tensor{
-			safetensors.F32Tensor("adam.m", shape, tr.Opt.M),
-			safetensors.F32Tensor("adam.v", shape, tr.Opt.V),
-		}, nil); err != nil {
+		if err := tr.Opt.SaveState(filepath.Join(dir, optimizerFile)); err != nil {
 			return err
 		}
 		data, _ := json.Marshal(trainerState{Step: tr.Step, AdamStep: tr.Opt.Step, Seed: job.Seed})
@@ -198,19 +193,9 @@ func (st *state) restore(dir string, job *configs.Job) error {
 	if ts.Seed != job.Seed {
 		return fmt.Errorf("resume: the checkpoint was trained with seed %d, the run's config says %d", ts.Seed, job.Seed)
 	}
-	f, err := safetensors.Read(filepath.Join(dir, optimizerFile))
-	if err != nil {
-		return fmt.Errorf("resume: %w", err)
-	}
 	tr := st.trainer
-	for name, dst := range map[string][]float32{"adam.m": tr.Opt.M, "adam.v": tr.Opt.V} {
-		t, ok := f.Tensors[name]
-		if !ok {
-			return fmt.Errorf("resume: %s lacks %s", filepath.Join(dir, optimizerFile), name)
-		}
-		if err := t.Float32sInto(dst); err != nil {
-			return fmt.Errorf("resume: %s: %w", filepath.Join(dir, optimizerFile), err)
-		}
+	if err := tr.Opt.LoadState(filepath.Join(dir, optimizerFile)); err != nil {
+		return fmt.Errorf("resume: %w", err)
 	}
 	tr.Step, tr.Opt.Step = ts.Step, ts.AdamStep
 	return nil
