@@ -16,6 +16,7 @@ type Job struct {
 	Reward     Reward     `yaml:"reward"`
 	Eval       Eval       `yaml:"eval"`
 	Demo       Demo       `yaml:"demo"`
+	RM         RM         `yaml:"rm"`
 }
 
 // Demo sizes the tailworld loop of `rft demo` (the GRPO part uses the other
@@ -126,6 +127,18 @@ type Rollout struct {
 	Concurrency int     `yaml:"concurrency"` // prompts in flight, and requests in flight per endpoint
 }
 
+// RM is the Bradley-Terry reward model of `rft rm train`. Its pairs are
+// data.train: a JSONL file of {"prompt","chosen","rejected"}, or
+// tailworld:on, tailworld:off or tailworld:on+off (generated from the seed
+// and labelled by the oracle judge); held-out pairs are data.eval, else the
+// last data.eval_fraction of a file, or for tailworld pairs of eval prompts.
+type RM struct {
+	Input          string `yaml:"input"`           // chat (prompt as a user turn, as rollouts see it) or plain (prompt, completion, EOS)
+	FreezeBackbone bool   `yaml:"freeze_backbone"` // train the head only
+	Prompts        int    `yaml:"prompts"`         // tailworld pairs: train prompts drawn
+	EvalPrompts    int    `yaml:"eval_prompts"`    // tailworld pairs: eval-split prompts for held-out accuracy
+}
+
 // Checkpoint is how often checkpoints are written and how many are kept.
 type Checkpoint struct {
 	Every int `yaml:"every"`
@@ -153,5 +166,6 @@ func Defaults() Job {
 			Iterations: 4, Pool: "great-diverse"},
 		Rollout:    Rollout{Temperature: 1.0, TopP: 1.0, MaxTokens: 256, Concurrency: 8},
 		Checkpoint: Checkpoint{Every: 50},
+		RM:         RM{Input: "chat", Prompts: 400, EvalPrompts: 100},
 	}
 }

@@ -177,6 +177,13 @@ func (j *Job) Validate() error {
 	if r.Concurrency < 1 {
 		bad("rollout.concurrency", "must be at least 1, got %d", r.Concurrency)
 	}
+	oneOf("rm.input", j.RM.Input, "chat", "plain")
+	if j.RM.Prompts < 1 {
+		bad("rm.prompts", "must be at least 1, got %d", j.RM.Prompts)
+	}
+	if j.RM.EvalPrompts < 1 {
+		bad("rm.eval_prompts", "must be at least 1, got %d", j.RM.EvalPrompts)
+	}
 	if j.Checkpoint.Every < 0 {
 		bad("checkpoint.every", "must be non-negative (0: only at the end), got %d", j.Checkpoint.Every)
 	}
