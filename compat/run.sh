@@ -10,4 +10,4 @@ if [[ "${1:-}" != "--check" ]]; then
   "$HERE/.venv/bin/python" "$HERE/make_tokenizer_fixtures.py"
   "$HERE/.venv/bin/python" "$HERE/make_grpo_fixtures.py"
 fi
-"$HERE/.venv/bin/python" -m pytest -q "$HERE/test_fixtures.py" "$HERE/test_tokenizer.py" "$HERE/test_grpo.py"
+"$HERE/.venv/bin/python" -m pytest -q "$HERE/test_fixtures.py" "$HERE/test_tokenizer.py" "$HERE/test_grpo.py" "$HERE/test_server_clients.py"

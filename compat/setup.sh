@@ -13,7 +13,7 @@ PYTHON="${PYTHON:-python3}"
 want="$(sha256sum "$REQ" | cut -d' ' -f1)"
 
 if [[ -x "$VENV/bin/python" && -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]] \
-   && "$VENV/bin/python" -c 'import torch, transformers, safetensors, numpy, pytest, trl' 2>/dev/null; then
+   && "$VENV/bin/python" -c 'import torch, transformers, safetensors, numpy, pytest, trl, openai, ollama' 2>/dev/null; then
   echo "compat/setup.sh: $VENV is up to date"
   exit 0
 fi
