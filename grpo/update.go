@@ -15,34 +15,33 @@ func (s *Session) update(rec *StepRecord, seqs []*rolloutSeq) error {
 	T := s.temperature()
 	mbs := s.microBatches(seqs)
 
-	// π_old as the trainer computes it (for recompute_old_logprobs, the
-	// sampler-vs-trainer mismatch metric and the IS correction), the
-	// reference log-probs and the entropy, before any update of this step.
+	// The reference log-probs, and π_old as the trainer computes it when
+	// the objective needs it before the first update (recompute_old_logprobs,
+	// the IS correction, or a sampler without log-probs). Otherwise the
+	// first training forward, still on the old weights, provides it (and the
+	// entropy) for the metrics: one forward pass fewer per step.
+	needOld := g.RecomputeOldLogprobs || g.ISCorrection != ""
+	for _, q := range seqs {
+		needOld = needOld || q.sampler == nil
+	}
 	var ents []float64
-	var mis, misMax float64
-	misN := 0
 	for _, mb := range mbs {
-		old, err := completionLogprobs(tr.Model, tr.WS, mb, T, &ents)
-		if err != nil {
-			return err
-		}
 		ref, err := completionLogprobs(s.ref, s.refWS, mb, T, nil)
 		if err != nil {
 			return err
 		}
-		for i, q := range mb {
-			q.old, q.ref = old[i], ref[i]
-			for t, lp := range q.sampler {
-				d := math.Abs(lp - q.old[t])
-				mis += d
-				misMax = math.Max(misMax, d)
-				misN++
+		var old [][]float64
+		if needOld {
+			if old, err = completionLogprobs(tr.Model, tr.WS, mb, T, &ents); err != nil {
+				return err
 			}
 		}
-	}
-	rec.Entropy = mean(ents)
-	if misN > 0 {
-		rec.LogprobMismatchMean, rec.LogprobMismatchMax = mis/float64(misN), misMax
+		for i, q := range mb {
+			q.ref, q.old = ref[i], nil
+			if needOld {
+				q.old = old[i]
+			}
+		}
 	}
 
 	// Advantages over all sequences (groups are consecutive runs of G).
@@ -85,7 +84,11 @@ func (s *Session) update(rec *StepRecord, seqs []*rolloutSeq) error {
 		total, polLoss := 0.0, 0.0
 		var clipLow, clipHigh, clipDual, statTokens float64
 		for _, mb := range mbs {
-			res, dlogp, err := s.microLoss(mb, stepShape, T)
+			var ent *[]float64
+			if it == 0 && !needOld {
+				ent = &ents
+			}
+			res, dlogp, err := s.microLoss(mb, stepShape, T, ent)
 			if err != nil {
 				return err
 			}
@@ -101,6 +104,10 @@ func (s *Session) update(rec *StepRecord, seqs []*rolloutSeq) error {
 				klN += w
 			}
 			tr.Model.Backward(tr.WS, dlogp, T, tr.Grads)
+		}
+		if it == 0 {
+			rec.Entropy = mean(ents)
+			rec.LogprobMismatchMean, rec.LogprobMismatchMax = mismatch(seqs)
 		}
 		rec.Loss, rec.PolicyLoss = total, polLoss
 		if statTokens > 0 {
@@ -153,11 +160,16 @@ func (s *Session) lossMask(seqs []*rolloutSeq) []bool {
 
 // microLoss runs the model over one micro-batch and returns the objective and
 // the upstream gradient of its target log-probs, in the model's layout.
-func (s *Session) microLoss(mb []*rolloutSeq, shape Step, T float64) (Result, []float32, error) {
+func (s *Session) microLoss(mb []*rolloutSeq, shape Step, T float64, ent *[]float64) (Result, []float32, error) {
 	tr := s.trainer
-	cur, err := completionLogprobs(tr.Model, tr.WS, mb, T, nil)
+	cur, err := completionLogprobs(tr.Model, tr.WS, mb, T, ent)
 	if err != nil {
 		return Result{}, nil, err
+	}
+	for i, q := range mb {
+		if q.old == nil { // the first pass of the step: the weights are still π_old
+			q.old = cur[i]
+		}
 	}
 	in := Inputs{Step: shape}
 	var sampler []float64
@@ -207,6 +219,21 @@ func (s *Session) microLoss(mb []*rolloutSeq, shape Step, T float64) (Result, []
 		off += len(q.tokens)
 	}
 	return res, dlogp, nil
+}
+
+// mismatch is the mean and largest |sampler − trainer| log-prob gap over
+// the tokens whose sampler log-probs are known (0 without any).
+func mismatch(seqs []*rolloutSeq) (mean, largest float64) {
+	n := 0
+	for _, q := range seqs {
+		for t, lp := range q.sampler {
+			d := math.Abs(lp - q.old[t])
+			mean += d
+			largest = math.Max(largest, d)
+			n++
+		}
+	}
+	return mean / float64(max(n, 1)), largest
 }
 
 // meanKL is the mean per-token KL estimate between the trainer's π_old and
