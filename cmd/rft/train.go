@@ -13,6 +13,7 @@ import (
 	"github.com/rft-dev/rft/checkpoints"
 	"github.com/rft-dev/rft/configs"
 	"github.com/rft-dev/rft/grpo"
+	runreport "github.com/rft-dev/rft/report"
 	"github.com/rft-dev/rft/reward"
 	"github.com/rft-dev/rft/rubric"
 	"github.com/rft-dev/rft/tasks/tailworld/oracle"
@@ -74,12 +75,15 @@ continues with --resume RUN_DIR and ends bit for bit where it would have.`,
 			if err != nil {
 				return err
 			}
+			if err := runreport.Write(run.Dir); err != nil {
+				return fmt.Errorf("report: %w", err)
+			}
 			w := cmd.OutOrStdout()
 			if global.json {
 				return json.NewEncoder(w).Encode(sum)
 			}
-			fmt.Fprintf(w, "run %s: %d steps, reward %.3f → %.3f, KL %.4f\nfinal model: %s\n",
-				run.Dir, sum.Steps, sum.RewardFirst, sum.RewardLast, sum.KLLast, sum.FinalModelDir)
+			fmt.Fprintf(w, "run %s: %d steps, reward %.3f → %.3f, KL %.4f\nfinal model: %s\nreport: %s\n",
+				run.Dir, sum.Steps, sum.RewardFirst, sum.RewardLast, sum.KLLast, sum.FinalModelDir, filepath.Join(run.Dir, "report.html"))
 			return nil
 		},
 	}
