@@ -5,7 +5,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X main.version=$(VERSION)
 BENCHTIME ?= 1x
 
-.PHONY: help setup build test bench openblas compat lint demo clean
+.PHONY: help setup build test bench openblas compat lint demo base clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -43,6 +43,9 @@ lint: ## gofmt and go vet
 
 demo: build ## the whole loop on tailworld (lands with the tailworld issue)
 	$(BIN) demo
+
+base: build ## rebuild the committed tailworld base policy bit for bit (assets/tailworld-base, docs/BASE.md; ~20 min on 2 cores)
+	bash scripts/make-base.sh
 
 clean:
 	rm -rf bin

@@ -48,7 +48,9 @@ func (f *twFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.out, "out", "", "JSONL file to write (atomically)")
 }
 
-func (f *twFlags) world() *tailworld.World { return tailworld.NewWorld(f.seed, tailworld.DefaultEntities) }
+func (f *twFlags) world() *tailworld.World {
+	return tailworld.NewWorld(f.seed, tailworld.DefaultEntities)
+}
 
 func (f *twFlags) check(name string) error {
 	if f.out == "" {
@@ -99,14 +101,17 @@ type chatMessage struct {
 
 func newTailworldCorpusCmd() *cobra.Command {
 	var f twFlags
-	var n, per, from int
+	var n, per, from, worlds int
 	var chat bool
 	cmd := &cobra.Command{
-		Use:   "corpus --n N [--per-prompt K] [--chat] --out FILE.jsonl",
+		Use:   "corpus --n N [--per-prompt K] [--worlds W] [--chat] --out FILE.jsonl",
 		Short: "The base persona's SFT corpus: K responses to each of N train prompts",
 		Long: `Writes the base model's SFT corpus: train prompts [from, from+N), each with K
 samples of the base persona (poor to great, rarely excellent, artifacts at low
-rates), as {"prompt","completion"} lines. With --chat each line is instead
+rates), as {"prompt","completion"} lines. With --worlds W the corpus covers W
+worlds (seeds seed, seed+1, …), N prompts each: W times as many animal names,
+so that a model fitted to it must copy names and numbers from the prompt's
+facts rather than memorise one world's animals (only train splits are used). With --chat each line is instead
 {"messages":[{"role":"user",...},{"role":"assistant",...}]}, so that rft
 pretrain trains on the chat template that rollouts, rft sample --chat and the
 rollout server prompt the model with (configs/base-tailworld.yaml).`,
@@ -122,8 +127,14 @@ rollout server prompt the model with (configs/base-tailworld.yaml).`,
 				return inputErr(fmt.Errorf("tailworld corpus: --per-prompt must be at least 1, got %d", per))
 			case from < 0:
 				return inputErr(fmt.Errorf("tailworld corpus: --from must not be negative, got %d", from))
+			case worlds < 1:
+				return inputErr(fmt.Errorf("tailworld corpus: --worlds must be at least 1, got %d", worlds))
 			}
-			exs := f.world().BaseCorpus(from, n, per)
+			var exs []tailworld.Example
+			for k := range worlds {
+				w := tailworld.NewWorld(f.seed+uint64(k), tailworld.DefaultEntities)
+				exs = append(exs, w.BaseCorpus(from, n, per)...)
+			}
 			if !chat {
 				return writeTailworld(cmd, "corpus", f.out, exs)
 			}
@@ -138,6 +149,7 @@ rollout server prompt the model with (configs/base-tailworld.yaml).`,
 	cmd.Flags().IntVar(&n, "n", 0, "train prompts")
 	cmd.Flags().IntVar(&per, "per-prompt", 1, "base responses per prompt")
 	cmd.Flags().IntVar(&from, "from", 0, "first train prompt index")
+	cmd.Flags().IntVar(&worlds, "worlds", 1, "worlds: seeds seed, seed+1, …, each giving N train prompts")
 	cmd.Flags().BoolVar(&chat, "chat", false, `write {"messages"} (user, assistant) instead of {"prompt","completion"}`)
 	return cmd
 }
