@@ -31,7 +31,7 @@ import (
 // 2-core machine. configs/demo.yaml spells the same values out.
 var demoPreset = []string{
 	"seed=1",
-	"train.steps=24", "train.lr=2e-6", "train.warmup_steps=2", "train.grad_accum=4",
+	"train.steps=24", "train.lr=1e-4", "train.warmup_steps=2", "train.grad_accum=4",
 	"grpo.group_size=8", "grpo.prompts_per_step=8", "grpo.beta=0.01", "grpo.loss_type=grpo",
 	"rollout.temperature=1", "rollout.max_tokens=64",
 	"reward.verifier=sim", "reward.gold=tailworld",

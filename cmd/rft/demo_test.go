@@ -51,6 +51,17 @@ func TestDemoQuick(t *testing.T) {
 	if sum.Rubrics.RefinedCriteria <= 0 || sum.Rubrics.Prompts != 4 {
 		t.Fatalf("rubrics: %+v", sum.Rubrics)
 	}
+	// Every rollout was scored: the sim verifier answered every criterion.
+	metrics, _ := os.ReadFile(filepath.Join(out, "train", "metrics.jsonl"))
+	for _, line := range strings.Split(strings.TrimSpace(string(metrics)), "\n") {
+		var rec struct {
+			Step           int `json:"step"`
+			RewardFailures int `json:"reward_failures"`
+		}
+		if err := json.Unmarshal([]byte(line), &rec); err != nil || rec.RewardFailures != 0 {
+			t.Fatalf("step %d: %d completions could not be scored (%v)", rec.Step, rec.RewardFailures, err)
+		}
+	}
 	// No base: bad input, nothing written.
 	out2 := filepath.Join(t.TempDir(), "none")
 	if code, _, stderr := rft(t, "demo", "--quick", "--set", "demo.base=/nope", "--out", out2); code != 2 || !strings.Contains(stderr, "make base") {
