@@ -30,8 +30,9 @@ type rolloutRecord struct {
 
 func newRolloutCmd() *cobra.Command {
 	var (
-		jf                     jobFlags
-		out, promptsPath, urls string
+		jf               jobFlags
+		out, promptsPath string
+		urls             []string
 	)
 	cmd := &cobra.Command{
 		Use:   "rollout --config FILE [--out FILE.jsonl]",
@@ -75,8 +76,8 @@ after retries are reported, the others written, and the exit status is 1.`,
 				spec = "local:" + job.Model.Path
 			}
 			opts := rollout.Options{Concurrency: job.Rollout.Concurrency, Role: "policy"}
-			if urls != "" {
-				opts.BaseURLs = []string{urls}
+			if len(urls) > 0 {
+				opts.BaseURLs = urls
 			}
 			llm, err := rollout.Open(spec, opts)
 			if err != nil {
@@ -119,7 +120,7 @@ after retries are reported, the others written, and the exit status is 1.`,
 	f := cmd.Flags()
 	f.StringVar(&out, "out", "", "output JSONL file (written atomically); empty: stdout")
 	f.StringVar(&promptsPath, "prompts", "", "prompts JSONL file; empty: data.train")
-	f.StringVar(&urls, "base-url", "", "endpoint(s) of an openai or ollama policy, comma-separated (default OPENAI_BASE_URL / OLLAMA_HOST)")
+	f.StringSliceVar(&urls, "base-url", nil, "endpoint(s) of an openai or ollama policy, repeatable or comma-separated (default OPENAI_BASE_URL / OLLAMA_HOST)")
 	return cmd
 }
 

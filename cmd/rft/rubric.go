@@ -46,7 +46,7 @@ type llmFlags struct {
 }
 
 func (f *llmFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringArrayVar(&f.baseURLs, "base-url", nil, "endpoint of the model backends (repeatable or comma-separated; default OPENAI_BASE_URL / OLLAMA_HOST)")
+	cmd.Flags().StringSliceVar(&f.baseURLs, "base-url", nil, "endpoint of the model backends (repeatable or comma-separated; default OPENAI_BASE_URL / OLLAMA_HOST)")
 	cmd.Flags().IntVar(&f.concurrency, "concurrency", 16, "LLM calls in flight")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 5*time.Minute, "one LLM call's limit (each retry gets its own)")
 	cmd.Flags().StringVar(&f.templates, "templates", "", "directory of prompt templates replacing the embedded ones (NAME.tmpl)")
