@@ -136,8 +136,13 @@ func softmaxRow[T Float](p []T, scale T) {
 	var sum T
 	if unsafe.Sizeof(T(0)) == 4 { // resolved at compile time, per instantiation
 		for j, x := range p {
-			e := T(expFast(float64(x*scale - m)))
-			p[j] = e
+			p[j] = x*scale - m
+		}
+		if len(p) > 0 {
+			p32 := unsafe.Slice((*float32)(unsafe.Pointer(&p[0])), len(p))
+			exp32s(p32, p32) // bitwise T(expFast(float64(·))), vectorised
+		}
+		for _, e := range p {
 			sum += e
 		}
 	} else {

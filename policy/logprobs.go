@@ -61,12 +61,25 @@ func tokenLogprobsBackward[T Float](dlogits, dlogp, logits []T, targets []int, V
 			// dlogits_j += −g·p_j, and at the target g·(1 − p_y), computed
 			// before rounding so that it keeps its digits when p_y ≈ 1.
 			if unsafe.Sizeof(T(0)) == 4 { // resolved at compile time, per instantiation
-				for j, x := range row {
-					p := expFast(float64(x)*invT - lse)
-					if j == y {
-						drow[j] += T(g * (1 - p))
-					} else {
-						drow[j] += T(-g * p)
+				var buf [expChunk]float64
+				for c0 := 0; c0 < len(row); c0 += expChunk {
+					chunk := row[c0:min(c0+expChunk, len(row))]
+					dc := drow[c0 : c0+len(chunk)]
+					b := buf[:len(chunk)]
+					for i, x := range chunk {
+						b[i] = float64(x)*invT - lse
+					}
+					exp64s(b, b) // bitwise expFast of each
+					yc := y - c0
+					var dy T
+					if yc >= 0 && yc < len(b) {
+						dy = dc[yc]
+					}
+					for i, p := range b {
+						dc[i] += T(-g * p)
+					}
+					if yc >= 0 && yc < len(b) { // the target's term instead
+						dc[yc] = dy + T(g*(1-b[yc]))
 					}
 				}
 				continue
@@ -116,6 +129,10 @@ func tokenEntropy[T Float](ent, logits []T, V int, temperature float64) {
 	})
 }
 
+// expChunk is the number of exponentials the float32 row kernels compute at
+// once, into a stack buffer.
+const expChunk = 256
+
 // logSumExp returns log Σ_j exp(row[j]·invT) in float64, subtracting the
 // maximum first so that no exponential overflows. The exponentials are
 // expFast for float32 rows and math.Exp for float64 ones.
@@ -128,8 +145,19 @@ func logSumExp[T Float](row []T, invT float64) float64 {
 	}
 	var sum float64
 	if unsafe.Sizeof(T(0)) == 4 { // resolved at compile time, per instantiation
-		for _, x := range row {
-			sum += expFast(float64(x)*invT - m)
+		// expFast over chunks, vectorised by exp64s (bitwise the scalar
+		// values), summed in order from j = 0.
+		var buf [expChunk]float64
+		for c0 := 0; c0 < len(row); c0 += expChunk {
+			chunk := row[c0:min(c0+expChunk, len(row))]
+			b := buf[:len(chunk)]
+			for i, x := range chunk {
+				b[i] = float64(x)*invT - m
+			}
+			exp64s(b, b)
+			for _, e := range b {
+				sum += e
+			}
 		}
 	} else {
 		for _, x := range row {

@@ -18,8 +18,16 @@ func swigluForward[T Float](out, gate, up []T) {
 	parallelRange(len(out), kernelGrain, func(lo, hi int) {
 		out, gate, up := out[lo:hi], gate[lo:hi], up[lo:hi]
 		if unsafe.Sizeof(T(0)) == 4 { // resolved at compile time, per instantiation
-			for i, g := range gate {
-				out[i] = g * T(sigmoidFast(float64(g))) * up[i]
+			var sb [swigluChunk]float32
+			for c0 := 0; c0 < len(gate); c0 += swigluChunk {
+				g32 := unsafe.Slice((*float32)(unsafe.Pointer(&gate[c0])), min(swigluChunk, len(gate)-c0))
+				sig := sb[:len(g32)]
+				sigmoid32(sig, g32)
+				o, u := out[c0:c0+len(sig)], up[c0:c0+len(sig)]
+				for i, s := range sig {
+					g := gate[c0+i]
+					o[i] = g * T(s) * u[i]
+				}
 			}
 			return
 		}
@@ -40,10 +48,18 @@ func swigluBackward[T Float](dgate, dup, dout, gate, up []T) {
 	parallelRange(len(dout), kernelGrain, func(lo, hi int) {
 		dgate, dup, dout, gate, up := dgate[lo:hi], dup[lo:hi], dout[lo:hi], gate[lo:hi], up[lo:hi]
 		if unsafe.Sizeof(T(0)) == 4 {
-			for i, g := range gate {
-				s := T(sigmoidFast(float64(g)))
-				dup[i] += dout[i] * (g * s)
-				dgate[i] += dout[i] * up[i] * (s * (1 + g*(1-s)))
+			var sb [swigluChunk]float32
+			for c0 := 0; c0 < len(gate); c0 += swigluChunk {
+				g32 := unsafe.Slice((*float32)(unsafe.Pointer(&gate[c0])), min(swigluChunk, len(gate)-c0))
+				sig := sb[:len(g32)]
+				sigmoid32(sig, g32)
+				m := len(sig)
+				gc, dgc, duc, doc, uc := gate[c0:c0+m], dgate[c0:c0+m], dup[c0:c0+m], dout[c0:c0+m], up[c0:c0+m]
+				for i, s32 := range sig {
+					s, g, d := T(s32), gc[i], doc[i]
+					duc[i] += d * (g * s)
+					dgc[i] += d * uc[i] * (s * (1 + g*(1-s)))
+				}
 			}
 			return
 		}
@@ -54,6 +70,10 @@ func swigluBackward[T Float](dgate, dup, dout, gate, up []T) {
 		}
 	})
 }
+
+// swigluChunk is the number of sigmoids the float32 kernels compute at once
+// (into a stack buffer) before combining them with the other operands.
+const swigluChunk = 512
 
 // sigmoid is 1/(1+e^−x). For x far below zero e^−x overflows to +Inf and the
 // result is the correct 0, so no branch is needed.
