@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 
 	"github.com/rft-dev/rft/policy"
@@ -73,7 +74,7 @@ func (s *Session) sampleGroups(ctx context.Context, count int) ([]*group, error)
 
 // stripEOS drops a final stop token, which is not part of the answer text.
 func stripEOS(toks []int, eos []int) []int {
-	if n := len(toks); n > 0 && contains(eos, toks[n-1]) {
+	if n := len(toks); n > 0 && slices.Contains(eos, toks[n-1]) {
 		return toks[:n-1]
 	}
 	return toks

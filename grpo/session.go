@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/rft-dev/rft/checkpoints"
 	"github.com/rft-dev/rft/configs"
@@ -209,20 +210,11 @@ func (s *Session) loadBase() (*policy.Params[float32], error) {
 func eosIDs(c *policy.Config, tok *tokenizer.Tokenizer, tmpl tokenizer.ChatTemplate) []int {
 	ids := append([]int(nil), c.EOS...)
 	for _, name := range []string{tmpl.EndOfTurnToken(), tokenizer.EndOfText} {
-		if id, ok := tok.TokenID(name); ok && !contains(ids, id) {
+		if id, ok := tok.TokenID(name); ok && !slices.Contains(ids, id) {
 			ids = append(ids, id)
 		}
 	}
 	return ids
-}
-
-func contains(xs []int, x int) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // renderPrompts tokenises every prompt once: chat messages through the chat

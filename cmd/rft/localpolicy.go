@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 
 	"github.com/rft-dev/rft/grpo"
 	"github.com/rft-dev/rft/policy"
@@ -67,17 +68,8 @@ func (l *localPolicy) Complete(ctx context.Context, p grpo.Prompt, temperature f
 		return "", err
 	}
 	toks := res.Samples[0].Tokens
-	if n := len(toks); n > 0 && contains(l.eos, toks[n-1]) {
+	if n := len(toks); n > 0 && slices.Contains(l.eos, toks[n-1]) {
 		toks = toks[:n-1]
 	}
 	return l.tok.Decode(toks), nil
-}
-
-func contains(xs []int, x int) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
