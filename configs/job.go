@@ -46,6 +46,9 @@ type Data struct {
 	Eval         string  `yaml:"eval"`          // held-out file; empty: the last eval_fraction of train
 	EvalFraction float64 `yaml:"eval_fraction"` // share of train held out when eval is empty
 	Docs         int     `yaml:"docs"`          // documents generated for a synthetic corpus
+	// PromptLoss also learns the prompt (and non-assistant turns) of SFT
+	// examples, as TRL's completion_only_loss=false does; off by default.
+	PromptLoss bool `yaml:"prompt_loss"`
 }
 
 // Train is the optimizer and schedule.

@@ -20,6 +20,9 @@ type Encoding struct {
 	// assistant header, ready for the reply.
 	Render func(msgs []Message, addGenerationPrompt bool) string
 	EOS    int
+	// PromptLoss learns every token of SFT examples, not only the
+	// completion or the assistant turns.
+	PromptLoss bool
 }
 
 // BuildSequences tokenises examples into rows of at most seqLen tokens.
@@ -41,8 +44,8 @@ func BuildSequences(exs []Example, enc Encoding, seqLen int) ([]Sequence, error)
 		case ex.Prompt != "" || ex.Completion != "":
 			p, c := enc.Encode(ex.Prompt), append(enc.Encode(ex.Completion), enc.EOS)
 			learn := make([]bool, len(p)+len(c))
-			for i := len(p); i < len(learn); i++ {
-				learn[i] = true
+			for i := range learn {
+				learn[i] = enc.PromptLoss || i >= len(p)
 			}
 			seqs = appendRow(seqs, append(p, c...), learn, seqLen)
 		default:
@@ -108,7 +111,9 @@ func chatTokens(ex Example, enc Encoding) ([]int, []bool, error) {
 		}
 		h := enc.Encode(head[len(prev):])
 		toks = append(toks, h...)
-		learn = append(learn, make([]bool, len(h))...)
+		for range h {
+			learn = append(learn, enc.PromptLoss)
+		}
 		if m.Role == "assistant" {
 			body := enc.Encode(full[len(head):])
 			toks = append(toks, body...)

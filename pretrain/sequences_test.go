@@ -128,3 +128,22 @@ func TestReadExamplesFormats(t *testing.T) {
 		}
 	}
 }
+
+func TestPromptLossLearnsEverything(t *testing.T) {
+	enc := charEncoding(t)
+	enc.PromptLoss = true
+	seqs, err := BuildSequences([]Example{{Prompt: "Q?", Completion: " A"}}, enc, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every token after the first is a target: "?", " ", "A" and the EOS.
+	got := 0
+	for _, tg := range seqs[0].Targets {
+		if tg >= 0 {
+			got++
+		}
+	}
+	if got != 4 {
+		t.Fatalf("%d targets, want 4 (prompt tokens learned too): %v", got, seqs[0].Targets)
+	}
+}

@@ -79,7 +79,7 @@ func prepare(run *checkpoints.Run, job *configs.Job) (*state, error) {
 	if err != nil {
 		return nil, err
 	}
-	enc := Encoding{Encode: st.tok.Encode, EOS: eos, Render: func(ms []Message, gen bool) string {
+	enc := Encoding{Encode: st.tok.Encode, EOS: eos, PromptLoss: job.Data.PromptLoss, Render: func(ms []Message, gen bool) string {
 		tm := make([]tokenizer.Message, len(ms))
 		for i, m := range ms {
 			tm[i] = tokenizer.Message{Role: m.Role, Content: m.Content}
