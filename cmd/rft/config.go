@@ -1,6 +1,12 @@
 package main
 
 import (
+	"context"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
 	"github.com/rft-dev/rft/configs"
 	"github.com/spf13/cobra"
 )
@@ -46,4 +52,18 @@ func newConfigCmd() *cobra.Command {
 	jf.register(show)
 	cmd.AddCommand(show)
 	return cmd
+}
+
+// jobContext ends on SIGINT or SIGTERM: a job stops between steps and its
+// last checkpoint stays the point to resume from.
+func jobContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// progressOut is where progress bars go: stderr, unless --quiet or --json.
+func progressOut() io.Writer {
+	if global.quiet || global.json {
+		return nil
+	}
+	return os.Stderr
 }

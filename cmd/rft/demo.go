@@ -7,11 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/rft-dev/rft/checkpoints"
@@ -83,13 +81,9 @@ usual job sections (--config, --set); --quick is a smoke run.`,
 			if entries, _ := os.ReadDir(out); len(entries) > 0 {
 				return inputErr(fmt.Errorf("%s already exists and is not empty; choose another --out", out))
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := jobContext()
 			defer stop()
-			var progress io.Writer
-			if !global.quiet && !global.json {
-				progress = os.Stderr
-			}
-			sum, err := runDemo(ctx, job, out, progress)
+			sum, err := runDemo(ctx, job, out, progressOut())
 			if err != nil {
 				return err
 			}

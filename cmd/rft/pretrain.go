@@ -1,11 +1,8 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"time"
 
@@ -69,12 +66,10 @@ smoothed trigram model's on the same held-out tokens.`,
 }
 
 func runPretrain(cmd *cobra.Command, s *pretrain.Session, run *checkpoints.Run) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := jobContext()
 	defer stop()
 	opts := pretrain.Options{}
-	if !global.quiet && !global.json {
-		opts.Progress = os.Stderr
-	}
+	opts.Progress = progressOut()
 	sum, err := s.Run(ctx, run, opts)
 	if err != nil {
 		return err

@@ -7,8 +7,6 @@ import (
 	"io"
 	"maps"
 	"math/rand/v2"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -125,12 +123,10 @@ func prepareRM(ctx context.Context, run *checkpoints.Run, job *configs.Job) (*bt
 }
 
 func runRM(cmd *cobra.Command, s *bt.Session, run *checkpoints.Run) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := jobContext()
 	defer stop()
 	opts := bt.Options{}
-	if !global.quiet && !global.json {
-		opts.Progress = os.Stderr
-	}
+	opts.Progress = progressOut()
 	sum, err := s.Run(ctx, run, opts)
 	if err != nil {
 		return err

@@ -1,13 +1,9 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/rft-dev/rft/checkpoints"
@@ -65,12 +61,9 @@ continues with --resume RUN_DIR and ends bit for bit where it would have.`,
 					return inputErr(err)
 				}
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := jobContext()
 			defer stop()
-			ro := grpo.RunOptions{}
-			if !global.quiet && !global.json {
-				ro.Progress = os.Stderr
-			}
+			ro := grpo.RunOptions{Progress: progressOut()}
 			sum, err := s.Run(ctx, run, ro)
 			if err != nil {
 				return err
