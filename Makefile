@@ -41,7 +41,7 @@ lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-demo: build ## the whole loop on tailworld (lands with the tailworld issue)
+demo: build ## the whole loop on tailworld, offline (about 5 minutes on 2 cores; README "The demo")
 	$(BIN) demo
 
 base: build ## rebuild the committed tailworld base policy bit for bit (assets/tailworld-base, docs/BASE.md; ~20 min on 2 cores)
