@@ -67,6 +67,16 @@ func openLocal(spec Spec, _ Options) (LLM, error) {
 // Engine is the engine the backend generates with (to swap its weights).
 func (l *Local) Engine() *policy.Engine { return l.engine }
 
+// Tokenizer and Template are the checkpoint's, for callers that render
+// prompts themselves (evaluation of plain-text prompts).
+func (l *Local) Tokenizer() *tokenizer.Tokenizer { return l.tok }
+
+func (l *Local) Template() tokenizer.ChatTemplate { return l.tmpl }
+
+// EOS lists the ids that end a completion: the model's and the template's
+// end-of-turn token.
+func (l *Local) EOS() []int { return slices.Clone(l.eos) }
+
 // Chat renders the conversation with the chat template and generates from
 // it. MaxTokens 0 means up to the context window; JSON mode is not enforced
 // (the engine has no constrained decoding). A stop string ends a choice

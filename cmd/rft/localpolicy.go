@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 
 	"github.com/rft-dev/rft/grpo"
 	"github.com/rft-dev/rft/policy"
 	"github.com/rft-dev/rft/policy/tokenizer"
+	"github.com/rft-dev/rft/rollout"
 )
 
 // localPolicy generates from a checkpoint directory in-process, rendering
@@ -24,29 +24,16 @@ type localPolicy struct {
 }
 
 func openLocalPolicy(dir string, maxTokens int) (*localPolicy, error) {
-	_, params, err := policy.LoadDir(dir)
+	local, err := rollout.OpenLocal(dir)
 	if err != nil {
 		return nil, err
 	}
-	tok, err := tokenizer.Load(filepath.Join(dir, "tokenizer.json"))
-	if err != nil {
-		return nil, err
+	tok, eos := local.Tokenizer(), local.EOS()
+	// Documents end with <|endoftext|> too (pretraining), as in rft train.
+	if id, ok := tok.TokenID(tokenizer.EndOfText); ok && !slices.Contains(eos, id) {
+		eos = append(eos, id)
 	}
-	tmpl, err := tokenizer.LoadChatTemplate(dir)
-	if err != nil {
-		return nil, err
-	}
-	m, err := policy.NewModel(params)
-	if err != nil {
-		return nil, err
-	}
-	eos := append([]int(nil), params.Config.EOS...)
-	for _, name := range []string{tmpl.EndOfTurnToken(), tokenizer.EndOfText} {
-		if id, ok := tok.TokenID(name); ok {
-			eos = append(eos, id)
-		}
-	}
-	return &localPolicy{engine: policy.NewEngine(m, filepath.Base(dir)), tok: tok, tmpl: tmpl, eos: eos, maxTokens: maxTokens}, nil
+	return &localPolicy{engine: local.Engine(), tok: tok, tmpl: local.Template(), eos: eos, maxTokens: maxTokens}, nil
 }
 
 func (l *localPolicy) Complete(ctx context.Context, p grpo.Prompt, temperature float64, seed uint64) (string, error) {

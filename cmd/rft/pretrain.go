@@ -68,9 +68,7 @@ smoothed trigram model's on the same held-out tokens.`,
 func runPretrain(cmd *cobra.Command, s *pretrain.Session, run *checkpoints.Run) error {
 	ctx, stop := jobContext()
 	defer stop()
-	opts := pretrain.Options{}
-	opts.Progress = progressOut()
-	sum, err := s.Run(ctx, run, opts)
+	sum, err := s.Run(ctx, run, pretrain.Options{Progress: progressOut()})
 	if err != nil {
 		return err
 	}

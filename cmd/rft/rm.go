@@ -125,9 +125,7 @@ func prepareRM(ctx context.Context, run *checkpoints.Run, job *configs.Job) (*bt
 func runRM(cmd *cobra.Command, s *bt.Session, run *checkpoints.Run) error {
 	ctx, stop := jobContext()
 	defer stop()
-	opts := bt.Options{}
-	opts.Progress = progressOut()
-	sum, err := s.Run(ctx, run, opts)
+	sum, err := s.Run(ctx, run, bt.Options{Progress: progressOut()})
 	if err != nil {
 		return err
 	}
