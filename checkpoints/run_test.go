@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -84,7 +85,7 @@ func TestCreateRefusesExistingRun(t *testing.T) {
 	if _, err := Create(r.Dir, &job); err == nil || !strings.Contains(err.Error(), "already holds a run") {
 		t.Fatalf("want a refusal, got %v", err)
 	}
-	if _, got, err := Open(r.Dir); err != nil || *got != job {
+	if _, got, err := Open(r.Dir); err != nil || !reflect.DeepEqual(*got, job) {
 		t.Fatalf("open: %v", err)
 	}
 }

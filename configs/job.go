@@ -17,6 +17,7 @@ type Job struct {
 	Eval       Eval       `yaml:"eval"`
 	Demo       Demo       `yaml:"demo"`
 	RM         RM         `yaml:"rm"`
+	Replicate  Replicate  `yaml:"replicate"`
 }
 
 // Demo sizes the tailworld loop of `rft demo` (the GRPO part uses the other
@@ -170,5 +171,6 @@ func Defaults() Job {
 		Rollout:    Rollout{Temperature: 1.0, TopP: 1.0, MaxTokens: 256, Concurrency: 8},
 		Checkpoint: Checkpoint{Every: 50},
 		RM:         RM{Input: "chat", Prompts: 400, EvalPrompts: 100},
+		Replicate:  defaultReplicate(),
 	}
 }

@@ -25,6 +25,14 @@ func Load(path string, sets []string) (*Job, error) {
 // LoadPreset is Load with a command's own defaults ("key=value" overrides
 // applied to the built-in defaults before the file), as `rft demo` has.
 func LoadPreset(preset []string, path string, sets []string) (*Job, error) {
+	return LoadChecked(preset, path, sets, nil)
+}
+
+// LoadChecked is LoadPreset with a command's own checks after validation
+// (e.g. `rft replicate`'s arm names, which its package owns); their errors
+// start with the key at fault, like Validate's, so they name the file and
+// line (or the --set flag) the same way.
+func LoadChecked(preset []string, path string, sets []string, check func(*Job) error) (*Job, error) {
 	job := Defaults()
 	origin := map[string]string{} // key → "FILE:LINE" or "--set k=v", for validation messages
 	for _, s := range preset {
@@ -43,7 +51,11 @@ func LoadPreset(preset []string, path string, sets []string) (*Job, error) {
 		}
 		origin[strings.TrimSpace(strings.SplitN(s, "=", 2)[0])] = "--set " + s
 	}
-	if err := job.Validate(); err != nil {
+	err := job.Validate()
+	if check != nil && err == nil {
+		err = check(&job)
+	}
+	if err != nil {
 		return nil, locate(err, origin, path)
 	}
 	return &job, nil
@@ -91,6 +103,18 @@ func checkKeys(path string, n *yaml.Node, t reflect.Type, prefix string, origin 
 			return fmt.Errorf("%s:%d: unknown key %q (known keys%s: %s)", path, k.Line, key, inSection(prefix), strings.Join(sortedKeys(fields), ", "))
 		}
 		origin[key] = fmt.Sprintf("%s:%d", path, k.Line)
+		// Items of a list and keys of a map get their own lines, so a check
+		// of one item (replicate.arms[2]) names where it is written.
+		switch {
+		case v.Kind == yaml.SequenceNode:
+			for i, item := range v.Content {
+				origin[fmt.Sprintf("%s[%d]", key, i)] = fmt.Sprintf("%s:%d", path, item.Line)
+			}
+		case v.Kind == yaml.MappingNode && f.Type.Kind() == reflect.Map:
+			for i := 0; i+1 < len(v.Content); i += 2 {
+				origin[key+"."+v.Content[i].Value] = fmt.Sprintf("%s:%d", path, v.Content[i].Line)
+			}
+		}
 		if f.Type.Kind() == reflect.Struct {
 			if v.Kind != yaml.MappingNode {
 				return fmt.Errorf("%s:%d: %s must be a mapping of keys", path, v.Line, key)

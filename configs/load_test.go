@@ -3,6 +3,7 @@ package configs
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -90,7 +91,7 @@ func TestWriteResolvedRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *back != *j {
+	if !reflect.DeepEqual(back, j) {
 		t.Fatalf("resolved config does not reproduce the job:\n%+v\n%+v", back, j)
 	}
 }

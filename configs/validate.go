@@ -190,5 +190,6 @@ func (j *Job) Validate() error {
 	if j.Checkpoint.Keep < 0 {
 		bad("checkpoint.keep", "must be non-negative (0 keeps all), got %d", j.Checkpoint.Keep)
 	}
+	j.validateReplicate(bad)
 	return errors.Join(errs...)
 }
