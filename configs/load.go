@@ -187,6 +187,17 @@ func applySet(job *Job, s string) error {
 	return nil
 }
 
+// Apply sets "key=value" overrides on the job in order (as --set does) and
+// validates the result.
+func (j *Job) Apply(sets []string) error {
+	for _, s := range sets {
+		if err := applySet(j, s); err != nil {
+			return err
+		}
+	}
+	return j.Validate()
+}
+
 // locate prefixes each validation error with where its key was set.
 func locate(err error, origin map[string]string, path string) error {
 	var errs []error

@@ -65,7 +65,7 @@ const (
 	OneGreat       = "1-great"
 	FourGreat      = "4-great"
 	FourGreatDiv   = "4-great-diverse"
-	Null           = "null"
+	Null           = "null-pool"
 	Mech1Top       = "mech1-top"
 	Mech1Bottom    = "mech1-bottom"
 	poolGood       = "good"

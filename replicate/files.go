@@ -153,6 +153,16 @@ func loadSeed(dir string, arm Arm, seed uint64) (SeedResult, error) {
 		if s.Metrics, err = readJSONL[MetricPoint](filepath.Join(dir, "train", "metrics.jsonl")); err != nil {
 			return s, err
 		}
+		// An evaluation's KL is the one its step logged.
+		kl := map[int]float64{}
+		for _, m := range s.Metrics {
+			kl[m.Step] = m.KL
+		}
+		for i, p := range s.Curve {
+			if v, ok := kl[p.Step]; ok && p.KL == nil {
+				s.Curve[i].KL = &v
+			}
+		}
 	}
 	if arm.Probed() {
 		s.Probe = &eval.ProbeResult{}

@@ -73,6 +73,7 @@ per evaluated model, win_rate, wins, ties, losses, n, ci_low and ci_high (Wilson
 	fl.Float64Var(&f.temperature, "temperature", 0, "sampling temperature (0: greedy)")
 	fl.Uint64Var(&f.seed, "seed", 1, "seed of sampling and of the bootstrap")
 	fl.StringSliceVar(&f.baseURLs, "base-url", nil, "endpoint(s) of an LLM judge")
+	cmd.AddCommand(newProbeCmd())
 	return cmd
 }
 

@@ -33,7 +33,7 @@ checkpoints and win-rate evaluation, in one static binary.`,
 	root.PersistentFlags().BoolVarP(&global.quiet, "quiet", "q", false, "print only errors and results")
 	root.PersistentFlags().BoolVar(&global.json, "json", false, "machine-readable output (JSON) and JSON logs")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErr(err) })
-	root.AddCommand(newVersionCmd(), newModelCmd(), newConfigCmd(), newPretrainCmd(), newSampleCmd(), newTokenizerCmd(), newCheckpointsCmd(), newServeCmd(), newRolloutCmd(), newRubricCmd(), newTrainCmd(), newReportCmd(), newEvalCmd(), newDemoCmd(), newRMCmd(), newTailworldCmd())
+	root.AddCommand(newVersionCmd(), newModelCmd(), newConfigCmd(), newPretrainCmd(), newSampleCmd(), newTokenizerCmd(), newCheckpointsCmd(), newServeCmd(), newRolloutCmd(), newRubricCmd(), newTrainCmd(), newReportCmd(), newEvalCmd(), newDemoCmd(), newRMCmd(), newTailworldCmd(), newReplicateCmd())
 	return root
 }
 

@@ -138,25 +138,34 @@ func trainOptions(job *configs.Job, baseURLs []string) (grpo.Options, func(), er
 	if rw.Gold == "tailworld" {
 		opts.Gold = oracle.Reward{}
 	}
-	if e := job.Eval; e.Judge != "" {
-		if job.Data.Eval == "" || e.Reference == "" {
-			return opts, closeFn, fmt.Errorf("eval.judge needs data.eval (held-out prompts) and eval.reference (reference responses)")
-		}
-		judge, err := openJudge(e.Judge, baseURLs)
+	if job.Eval.Judge != "" {
+		ev, err := evalOptions(job, baseURLs)
 		if err != nil {
 			return opts, closeFn, err
 		}
-		prompts, err := grpo.ReadPrompts(job.Data.Eval)
-		if err != nil {
-			return opts, closeFn, err
-		}
-		refs, err := readReferences(e.Reference)
-		if err != nil {
-			return opts, closeFn, err
-		}
-		if opts.Evaluator, err = newWinRateEvaluator(judge, prompts, refs, e.Prompts, job.Seed); err != nil {
-			return opts, closeFn, err
-		}
+		opts.Evaluator = ev
 	}
 	return opts, closeFn, nil
+}
+
+// evalOptions builds the held-out win-rate evaluator of a job's eval
+// section (eval.judge, data.eval, eval.reference, eval.prompts).
+func evalOptions(job *configs.Job, baseURLs []string) (*winRateEvaluator, error) {
+	e := job.Eval
+	if job.Data.Eval == "" || e.Reference == "" {
+		return nil, fmt.Errorf("eval.judge needs data.eval (held-out prompts) and eval.reference (reference responses)")
+	}
+	judge, err := openJudge(e.Judge, baseURLs)
+	if err != nil {
+		return nil, err
+	}
+	prompts, err := grpo.ReadPrompts(job.Data.Eval)
+	if err != nil {
+		return nil, err
+	}
+	refs, err := readReferences(e.Reference)
+	if err != nil {
+		return nil, err
+	}
+	return newWinRateEvaluator(judge, prompts, refs, e.Prompts, job.Seed)
 }
