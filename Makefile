@@ -5,7 +5,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X main.version=$(VERSION)
 BENCHTIME ?= 1x
 
-.PHONY: help setup build test bench openblas compat lint demo base clean
+.PHONY: help setup build test bench openblas compat lint demo replicate base clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -43,6 +43,9 @@ lint: ## gofmt and go vet
 
 demo: build ## the whole loop on tailworld, offline (about 5 minutes on 2 cores; README "The demo")
 	$(BIN) demo
+
+replicate: build ## the paper's comparison on tailworld, default size (about 2 hours on 2 cores; docs/REPLICATE.md)
+	$(BIN) replicate --config configs/replicate-tailworld.yaml --out runs/replicate
 
 base: build ## rebuild the committed tailworld base policy bit for bit (assets/tailworld-base, docs/BASE.md; ~20 min on 2 cores)
 	bash scripts/make-base.sh
