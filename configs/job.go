@@ -35,8 +35,12 @@ type Demo struct {
 // Model says where the policy starts: a Hugging Face directory, or a size
 // preset initialised from the seed.
 type Model struct {
-	Path      string `yaml:"path"`       // HF directory (config.json, model.safetensors, tokenizer.json)
-	Init      string `yaml:"init"`       // size preset when path is empty: tiny, demo or 124m
+	Path string `yaml:"path"` // HF directory (config.json, model.safetensors, tokenizer.json)
+	Init string `yaml:"init"` // size preset when path is empty: tiny, demo or 124m
+	// Arch is the preset's architecture: qwen3 (QK-norm) or llama (none).
+	// Without QK-norm attention can sharpen from the first step, and small
+	// models learn to copy from their prompt sooner (docs/BASE.md).
+	Arch      string `yaml:"arch"`
 	Tokenizer string `yaml:"tokenizer"`  // tokenizer.json for a model initialised from a preset; empty: train one on data.train
 	VocabSize int    `yaml:"vocab_size"` // vocabulary of a tokenizer trained on data.train
 }
@@ -154,7 +158,7 @@ type Checkpoint struct {
 func Defaults() Job {
 	return Job{
 		Seed:  1,
-		Model: Model{Init: "tiny", VocabSize: 512},
+		Model: Model{Init: "tiny", Arch: "qwen3", VocabSize: 512},
 		Data:  Data{EvalFraction: 0.05, Docs: 4000},
 		Train: Train{
 			Steps: 100, LR: 1e-5, Schedule: "constant", Beta1: 0.9, Beta2: 0.999, Eps: 1e-8,

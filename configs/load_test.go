@@ -62,6 +62,7 @@ func TestLoadErrors(t *testing.T) {
 		{"set on section", "", []string{"train=1"}, []string{"is a section"}},
 		{"several problems at once", "train:\n  steps: 0\n  lr: -1\n", nil, []string{"train.steps", "train.lr"}},
 		{"duplicate key", "seed: 1\nseed: 2\n", nil, []string{"job.yaml", "already defined"}},
+		{"unknown architecture", "model:\n  arch: gpt2\n", nil, []string{"job.yaml:2:", "model.arch", `"gpt2"`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -25,6 +25,7 @@ func (j *Job) Validate() error {
 
 	if j.Model.Path == "" {
 		oneOf("model.init", j.Model.Init, "tiny", "demo", "124m")
+		oneOf("model.arch", j.Model.Arch, "qwen3", "llama")
 	}
 	if j.Model.VocabSize < 260 {
 		bad("model.vocab_size", "must be at least 260 (256 bytes plus special tokens), got %d", j.Model.VocabSize)

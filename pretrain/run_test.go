@@ -10,6 +10,7 @@ import (
 
 	"github.com/rft-dev/rft/checkpoints"
 	"github.com/rft-dev/rft/configs"
+	"github.com/rft-dev/rft/policy"
 )
 
 func smallJob(t *testing.T, sets ...string) *configs.Job {
@@ -111,6 +112,30 @@ func TestPretrainLearnsAndWritesRunDir(t *testing.T) {
 	}
 	if !strings.Contains(bar.String(), "pretrain 30/30") {
 		t.Errorf("progress output %q", bar.String())
+	}
+}
+
+// model.arch=llama initialises the preset without QK-norm and writes a
+// checkpoint that transformers reads as a Llama model.
+func TestPresetArchLlama(t *testing.T) {
+	job := smallJob(t, "model.arch=llama", "train.steps=3", "checkpoint.every=3")
+	dir := filepath.Join(t.TempDir(), "run")
+	sum := runJob(t, dir, job, Options{})
+	c, p, err := policy.LoadDir(sum.FinalModelDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Architecture != "LlamaForCausalLM" || c.QKNorm {
+		t.Fatalf("architecture %s, QK-norm %v; want LlamaForCausalLM without QK-norm", c.Architecture, c.QKNorm)
+	}
+	for _, tn := range p.Tensors {
+		if strings.Contains(tn.Name, "q_norm") || strings.Contains(tn.Name, "k_norm") {
+			t.Fatalf("a Llama checkpoint with tensor %s", tn.Name)
+		}
+	}
+	raw, _ := os.ReadFile(filepath.Join(sum.FinalModelDir, "config.json"))
+	if !strings.Contains(string(raw), `"model_type": "llama"`) {
+		t.Fatalf("config.json is not a llama config:\n%s", raw)
 	}
 }
 

@@ -137,6 +137,9 @@ func (st *state) initModel(job *configs.Job, exs []Example) (*policy.Params[floa
 	if err != nil {
 		return nil, fmt.Errorf("model.init: %w", err)
 	}
+	if job.Model.Arch == "llama" {
+		c.Architecture, c.QKNorm = "LlamaForCausalLM", false
+	}
 	c.VocabSize = st.tok.VocabSize()
 	eos, ok := st.tok.TokenID(tokenizer.EndOfText)
 	if !ok {

@@ -101,10 +101,10 @@ type chatMessage struct {
 
 func newTailworldCorpusCmd() *cobra.Command {
 	var f twFlags
-	var n, per, from, worlds int
+	var n, per, from, worlds, drills int
 	var chat bool
 	cmd := &cobra.Command{
-		Use:   "corpus --n N [--per-prompt K] [--worlds W] [--chat] --out FILE.jsonl",
+		Use:   "corpus --n N [--per-prompt K] [--worlds W] [--drills D] [--chat] --out FILE.jsonl",
 		Short: "The base persona's SFT corpus: K responses to each of N train prompts",
 		Long: `Writes the base model's SFT corpus: train prompts [from, from+N), each with K
 samples of the base persona (poor to great, rarely excellent, artifacts at low
@@ -114,7 +114,11 @@ so that a model fitted to it must copy names and numbers from the prompt's
 facts rather than memorise one world's animals (only train splits are used). With --chat each line is instead
 {"messages":[{"role":"user",...},{"role":"assistant",...}]}, so that rft
 pretrain trains on the chat template that rollouts, rft sample --chat and the
-rollout server prompt the model with (configs/base-tailworld.yaml).`,
+rollout server prompt the model with (configs/base-tailworld.yaml). With
+--drills D each world also gives D reading drills on the train prompts that
+follow the corpus's (facts, then "Copy the lines about the horses.",
+answered with those fact lines verbatim): the base's lessons in copying from
+its prompt.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.check("corpus"); err != nil {
@@ -129,11 +133,14 @@ rollout server prompt the model with (configs/base-tailworld.yaml).`,
 				return inputErr(fmt.Errorf("tailworld corpus: --from must not be negative, got %d", from))
 			case worlds < 1:
 				return inputErr(fmt.Errorf("tailworld corpus: --worlds must be at least 1, got %d", worlds))
+			case drills < 0:
+				return inputErr(fmt.Errorf("tailworld corpus: --drills must not be negative, got %d", drills))
 			}
 			var exs []tailworld.Example
 			for k := range worlds {
 				w := tailworld.NewWorld(f.seed+uint64(k), tailworld.DefaultEntities)
 				exs = append(exs, w.BaseCorpus(from, n, per)...)
+				exs = append(exs, w.Drills(from+n, drills)...)
 			}
 			if !chat {
 				return writeTailworld(cmd, "corpus", f.out, exs)
@@ -150,6 +157,7 @@ rollout server prompt the model with (configs/base-tailworld.yaml).`,
 	cmd.Flags().IntVar(&per, "per-prompt", 1, "base responses per prompt")
 	cmd.Flags().IntVar(&from, "from", 0, "first train prompt index")
 	cmd.Flags().IntVar(&worlds, "worlds", 1, "worlds: seeds seed, seed+1, …, each giving N train prompts")
+	cmd.Flags().IntVar(&drills, "drills", 0, "reading drills per world, on the train prompts after the corpus's")
 	cmd.Flags().BoolVar(&chat, "chat", false, `write {"messages"} (user, assistant) instead of {"prompt","completion"}`)
 	return cmd
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -110,6 +111,18 @@ func TestTailworldCorpus(t *testing.T) {
 	if !bytes.Equal(d2, append(append([]byte(nil), da...), dc...)) {
 		t.Fatal("--worlds 2 is not the seed-1 corpus followed by the seed-2 corpus")
 	}
+	// --drills 3: each world's examples, then its drills on the prompts after them.
+	drilled := filepath.Join(dir, "drilled.jsonl")
+	mustRun(t, "tailworld", "corpus", "--n", "5", "--per-prompt", "2", "--drills", "3", "--out", drilled)
+	dl := readLines(t, drilled)
+	if len(dl) != 13 || !reflect.DeepEqual(dl[:10], lines) {
+		t.Fatalf("--drills 3 gave %d lines, want the 10 of the corpus then 3 drills", len(dl))
+	}
+	for i, d := range w.Drills(5, 3) {
+		if dl[10+i]["prompt"] != d.Prompt || dl[10+i]["completion"] != d.Completion {
+			t.Fatalf("drill line %d is not drill %d of train prompt %d", 11+i, i, 5+i)
+		}
+	}
 	// --chat writes the same pairs as conversations.
 	mustRun(t, "tailworld", "corpus", "--n", "5", "--per-prompt", "2", "--chat", "--out", c)
 	for i, l := range readLines(t, c) {
@@ -170,6 +183,7 @@ func TestTailworldBadInput(t *testing.T) {
 		{"corpus", "--n", "3", "--per-prompt", "0", "--out", out},
 		{"corpus", "--n", "3"},
 		{"corpus", "--n", "3", "--worlds", "0", "--out", out},
+		{"corpus", "--n", "3", "--drills", "-1", "--out", out},
 		{"prompts", "--split", "test", "--n", "3", "--out", out},
 		{"prompts", "--split", "train", "--n", "0", "--out", out},
 		{"references", "--split", "dev", "--n", "3", "--out", out},

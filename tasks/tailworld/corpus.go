@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 )
 
 // Example is one SFT pair for the base model (pretrain reads
@@ -44,6 +45,40 @@ func (w *World) BaseCorpus(from, n, perPrompt int) []Example {
 			}
 			out = append(out, Example{Prompt: p.Text, Completion: s})
 		}
+	}
+	return out
+}
+
+// Drills returns n reading drills on train prompts [from, from+n): the
+// prompt's facts, then a question on the prompt's own filter. Even drills ask
+// "Copy the lines about the horses." and are answered with those fact lines
+// verbatim, in fact order; odd drills ask "Which of them are horses?" and are
+// answered with the names alone ("Faron, Seza and Zalgi."). They are the
+// pretraining corpus's reading lessons: every answer token is copied from the
+// prompt after a lookup by kind, color or home, the skill that an answer to a
+// real request needs for its names and numbers, with many times the copy
+// signal of a persona response. They carry no persona habit (no intro,
+// ordering, summary or artifact), so the base persona's quality distribution
+// is unchanged.
+func (w *World) Drills(from, n int) []Example {
+	out := make([]Example, 0, n)
+	for i, p := range w.Prompts(Train, from, n) {
+		facts := p.Text[:strings.LastIndexByte(p.Text, '\n')+1]
+		elig := p.Request.Eligible()
+		if (from+i)%2 == 0 {
+			lines := make([]string, len(elig))
+			for j, e := range elig {
+				lines[j] = FactLine(e)
+			}
+			out = append(out, Example{Prompt: facts + "Copy the lines about the " + p.Request.Filter.NounPhrase() + ".", Completion: strings.Join(lines, "\n")})
+			continue
+		}
+		names := make([]string, len(elig))
+		for j, e := range elig {
+			names[j] = e.Name
+		}
+		list := strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1] + "."
+		out = append(out, Example{Prompt: facts + "Which of them are " + p.Request.Filter.NounPhrase() + "?", Completion: list})
 	}
 	return out
 }

@@ -152,9 +152,14 @@ func drawRequest(r *rand.Rand, pool []Entity) (Request, bool) {
 	return q, true
 }
 
-// FactLine says one entity: "Bralo: red fox, forest, 12 kg, 40 km/h, 5 years."
+// FactLine says one entity: "- Bralo: red fox, forest, 12 kg, 40 km/h, 5 years."
+// The "- " lead matters to a byte-level BPE policy: it puts a space before the
+// name, as in the responses' item lines ("- Bralo the fox ..."), so the name
+// has the same tokens in the facts and in the answer and can be copied
+// literally. Without it (the first format) "Bralo" and " Bralo" share no first
+// token, and the demo-size base never learned to copy a name (docs/BASE.md).
 func FactLine(e Entity) string {
-	return fmt.Sprintf("%s: %s %s, %s, %d kg, %d km/h, %d years.", e.Name, e.Color, e.Kind, e.Home, e.Weight, e.Speed, e.Age)
+	return fmt.Sprintf("- %s: %s %s, %s, %d kg, %d km/h, %d years.", e.Name, e.Color, e.Kind, e.Home, e.Weight, e.Speed, e.Age)
 }
 
 // RenderPrompt writes a request as prompt text.
@@ -174,7 +179,7 @@ func RenderPrompt(q Request) string {
 }
 
 var (
-	factRe    = regexp.MustCompile(`^([A-Z][a-z]+): ([a-z]+) ([a-z]+), ([a-z]+), (\d+) kg, (\d+) km/h, (\d+) years\.$`)
+	factRe    = regexp.MustCompile(`^(?:- )?([A-Z][a-z]+): ([a-z]+) ([a-z]+), ([a-z]+), (\d+) kg, (\d+) km/h, (\d+) years\.$`)
 	requestRe = regexp.MustCompile(`^(?:Name|Which|List|Give me) (\d+) (.+?)(?: would you pick\?|\.) (?:I want |I like )?([A-Za-z]+) ones(?:, please)?\.$`)
 )
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -49,6 +50,83 @@ func TestDeterministic(t *testing.T) {
 	c1, c2 := w.BaseCorpus(0, 20, 2), NewWorld(7, DefaultEntities).BaseCorpus(0, 20, 2)
 	if !reflect.DeepEqual(c1, c2) {
 		t.Fatal("base corpus is not deterministic")
+	}
+}
+
+// Every world takes its names from the one shared inventory, unique within
+// the world, and different worlds give a name different attributes: names are
+// tokens to copy, not animals to memorise.
+func TestWorldsShareTheNameInventory(t *testing.T) {
+	inv := map[string]bool{}
+	for _, n := range nameInventory() {
+		inv[n] = true
+	}
+	if len(inv) != InventorySize {
+		t.Fatalf("inventory has %d distinct names, want %d", len(inv), InventorySize)
+	}
+	a, b := NewWorld(1, DefaultEntities), NewWorld(2, DefaultEntities)
+	byName := map[string]Entity{}
+	for _, e := range a.Entities {
+		if !inv[e.Name] {
+			t.Fatalf("world 1 name %q is not in the inventory", e.Name)
+		}
+		if _, dup := byName[e.Name]; dup {
+			t.Fatalf("world 1 names two animals %q", e.Name)
+		}
+		byName[e.Name] = e
+	}
+	shared, same := 0, 0
+	for _, e := range b.Entities {
+		if x, ok := byName[e.Name]; ok {
+			shared++
+			if x == e {
+				same++
+			}
+		}
+	}
+	if shared < DefaultEntities/2 || same > 0 {
+		t.Fatalf("worlds 1 and 2 share %d names, %d of them the same animal; want many names, no animal", shared, same)
+	}
+}
+
+// Drills copy the facts of the prompt's own filter, in fact order: whole lines
+// (even) or names (odd); the request line is replaced by the drill question.
+func TestDrills(t *testing.T) {
+	w := NewWorld(1, DefaultEntities)
+	drills := w.Drills(10, 6)
+	for i, d := range drills {
+		p := w.Prompt(Train, 10+i)
+		facts := p.Text[:strings.LastIndexByte(p.Text, '\n')+1]
+		if !strings.HasPrefix(d.Prompt, facts) {
+			t.Fatalf("drill %d does not carry its prompt's facts:\n%s", i, d.Prompt)
+		}
+		var want []string
+		for _, e := range p.Request.Eligible() {
+			if i%2 == 0 {
+				want = append(want, FactLine(e))
+				if !strings.Contains(facts, FactLine(e)+"\n") {
+					t.Fatalf("drill %d answer line %q is not a line of the prompt", i, FactLine(e))
+				}
+			} else {
+				want = append(want, e.Name)
+			}
+		}
+		var got []string
+		if i%2 == 0 {
+			if !strings.HasSuffix(d.Prompt, "Copy the lines about the "+p.Request.Filter.NounPhrase()+".") {
+				t.Fatalf("drill %d question: %q", i, d.Prompt[len(facts):])
+			}
+			got = strings.Split(d.Completion, "\n")
+		} else {
+			if !strings.HasSuffix(d.Prompt, "Which of them are "+p.Request.Filter.NounPhrase()+"?") {
+				t.Fatalf("drill %d question: %q", i, d.Prompt[len(facts):])
+			}
+			got = strings.FieldsFunc(strings.TrimSuffix(d.Completion, "."), func(r rune) bool { return r == ',' || r == ' ' })
+			got = slices.DeleteFunc(got, func(s string) bool { return s == "and" })
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("drill %d answers %q, want %q", i, got, want)
+		}
 	}
 }
 

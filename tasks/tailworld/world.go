@@ -1,6 +1,7 @@
 package tailworld
 
 import (
+	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
 	"strings"
@@ -52,20 +53,28 @@ type World struct {
 // DefaultEntities is the size of the default world.
 const DefaultEntities = 300
 
-// NewWorld builds a world of n entities from seed. Names are unique
-// two-syllable words; the same seed gives the same world on every machine.
+// NewWorld builds a world of n entities from seed. Names come from one
+// inventory shared by every world (nameInventory), each world taking its own
+// n of them in its own order; the same seed gives the same world on every
+// machine.
+//
+// Why a shared inventory: a byte-level BPE trained on a corpus of many worlds
+// then gives every name a single token (" Koso"), so an answer copies a name
+// from its prompt in one step, where names unique to each world (the first
+// design: 2,400 names over 12 worlds) were two or three tokens that the
+// demo-size base never learned to copy (docs/BASE.md). Names carry nothing
+// from world to world (attributes are drawn afresh), so a policy cannot
+// memorise an animal: it must read the facts.
 func NewWorld(seed uint64, n int) *World {
+	inv := nameInventory()
+	if n > len(inv) {
+		panic(fmt.Sprintf("tailworld: a world of %d entities needs more than the %d names of the inventory", n, len(inv)))
+	}
 	r := rand.New(rand.NewPCG(seed, 0x776f726c64)) // "world"
 	w := &World{Seed: seed, Entities: make([]Entity, 0, n)}
-	seen := map[string]bool{}
-	for len(w.Entities) < n {
-		name := syllableName(r)
-		if seen[name] || isLexiconWord(name) {
-			continue
-		}
-		seen[name] = true
+	for _, i := range r.Perm(len(inv))[:n] {
 		w.Entities = append(w.Entities, Entity{
-			Name:   name,
+			Name:   inv[i],
 			Kind:   pick(r, Kinds),
 			Color:  pick(r, Colors),
 			Home:   pick(r, Homes),
@@ -75,6 +84,26 @@ func NewWorld(seed uint64, n int) *World {
 		})
 	}
 	return w
+}
+
+// InventorySize is how many names all worlds share.
+const InventorySize = 330
+
+// nameInventory returns the shared names: unique two-syllable words drawn
+// from a fixed stream, none of them a word of the language.
+func nameInventory() []string {
+	r := rand.New(rand.NewPCG(0x6e616d6573, 1)) // "names"
+	seen := map[string]bool{}
+	out := make([]string, 0, InventorySize)
+	for len(out) < InventorySize {
+		name := syllableName(r)
+		if seen[name] || isLexiconWord(name) {
+			continue
+		}
+		seen[name] = true
+		out = append(out, name)
+	}
+	return out
 }
 
 var (
