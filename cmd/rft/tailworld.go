@@ -101,10 +101,10 @@ type chatMessage struct {
 
 func newTailworldCorpusCmd() *cobra.Command {
 	var f twFlags
-	var n, per, from, worlds, drills int
+	var n, per, from, worlds, drills, copies int
 	var chat bool
 	cmd := &cobra.Command{
-		Use:   "corpus --n N [--per-prompt K] [--worlds W] [--drills D] [--chat] --out FILE.jsonl",
+		Use:   "corpus --n N [--per-prompt K] [--worlds W] [--drills D] [--copies C] [--chat] --out FILE.jsonl",
 		Short: "The base persona's SFT corpus: K responses to each of N train prompts",
 		Long: `Writes the base model's SFT corpus: train prompts [from, from+N), each with K
 samples of the base persona (poor to great, rarely excellent, artifacts at low
@@ -117,8 +117,10 @@ pretrain trains on the chat template that rollouts, rft sample --chat and the
 rollout server prompt the model with (configs/base-tailworld.yaml). With
 --drills D each world also gives D reading drills on the train prompts that
 follow the corpus's (facts, then "Copy the lines about the horses.",
-answered with those fact lines verbatim): the base's lessons in copying from
-its prompt.`,
+answered with those fact lines verbatim, or "Which of them are horses?",
+answered with their names): the base's lessons in reading its prompt. With
+--copies C each world also gives C short copy drills (three fact lines, then
+"Copy the facts.") on the train prompts after the drills'.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.check("corpus"); err != nil {
@@ -135,12 +137,15 @@ its prompt.`,
 				return inputErr(fmt.Errorf("tailworld corpus: --worlds must be at least 1, got %d", worlds))
 			case drills < 0:
 				return inputErr(fmt.Errorf("tailworld corpus: --drills must not be negative, got %d", drills))
+			case copies < 0:
+				return inputErr(fmt.Errorf("tailworld corpus: --copies must not be negative, got %d", copies))
 			}
 			var exs []tailworld.Example
 			for k := range worlds {
 				w := tailworld.NewWorld(f.seed+uint64(k), tailworld.DefaultEntities)
 				exs = append(exs, w.BaseCorpus(from, n, per)...)
 				exs = append(exs, w.Drills(from+n, drills)...)
+				exs = append(exs, w.CopyDrills(from+n+drills, copies)...)
 			}
 			if !chat {
 				return writeTailworld(cmd, "corpus", f.out, exs)
@@ -158,6 +163,7 @@ its prompt.`,
 	cmd.Flags().IntVar(&from, "from", 0, "first train prompt index")
 	cmd.Flags().IntVar(&worlds, "worlds", 1, "worlds: seeds seed, seed+1, …, each giving N train prompts")
 	cmd.Flags().IntVar(&drills, "drills", 0, "reading drills per world, on the train prompts after the corpus's")
+	cmd.Flags().IntVar(&copies, "copies", 0, "short copy drills per world, on the train prompts after the drills'")
 	cmd.Flags().BoolVar(&chat, "chat", false, `write {"messages"} (user, assistant) instead of {"prompt","completion"}`)
 	return cmd
 }

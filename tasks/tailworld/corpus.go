@@ -83,6 +83,26 @@ func (w *World) Drills(from, n int) []Example {
 	return out
 }
 
+// CopyDrills returns n short copy drills on train prompts [from, from+n):
+// the first three fact lines of the prompt, then "Copy the facts.", answered
+// with the same lines. They are the easiest reading lesson there is (every
+// answer token repeats the token that followed its predecessor in the
+// prompt, 20-70 tokens back) and cheap (about 75 tokens a row), so a small
+// model learns to copy from them within a few hundred steps, where long
+// prompts alone did not teach it in a thousand (docs/BASE.md).
+func (w *World) CopyDrills(from, n int) []Example {
+	out := make([]Example, 0, n)
+	for _, p := range w.Prompts(Train, from, n) {
+		lines := make([]string, 0, 3)
+		for _, e := range p.Request.Facts[:min(3, len(p.Request.Facts))] {
+			lines = append(lines, FactLine(e))
+		}
+		facts := strings.Join(lines, "\n")
+		out = append(out, Example{Prompt: "Facts:\n" + facts + "\nCopy the facts.", Completion: facts})
+	}
+	return out
+}
+
 // ReferenceResponse is the fixed opponent's answer to a prompt: the
 // reference persona's sample 0 under the world's seed.
 func (w *World) ReferenceResponse(prompt string) (string, error) {

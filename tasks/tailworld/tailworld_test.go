@@ -130,6 +130,22 @@ func TestDrills(t *testing.T) {
 	}
 }
 
+// Copy drills: the first three fact lines of a train prompt, asked back.
+func TestCopyDrills(t *testing.T) {
+	w := NewWorld(1, DefaultEntities)
+	for i, d := range w.CopyDrills(20, 4) {
+		p := w.Prompt(Train, 20+i)
+		var lines []string
+		for _, e := range p.Request.Facts[:3] {
+			lines = append(lines, FactLine(e))
+		}
+		want := strings.Join(lines, "\n")
+		if d.Completion != want || d.Prompt != "Facts:\n"+want+"\nCopy the facts." {
+			t.Fatalf("copy drill %d:\n%s\n->\n%s", i, d.Prompt, d.Completion)
+		}
+	}
+}
+
 func TestSplitsAreDisjoint(t *testing.T) {
 	w := NewWorld(1, DefaultEntities)
 	names := map[string]bool{}
