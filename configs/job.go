@@ -40,9 +40,15 @@ type Model struct {
 	// Arch is the preset's architecture: qwen3 (QK-norm) or llama (none).
 	// Without QK-norm attention can sharpen from the first step, and small
 	// models learn to copy from their prompt sooner (docs/BASE.md).
-	Arch      string `yaml:"arch"`
-	Tokenizer string `yaml:"tokenizer"`  // tokenizer.json for a model initialised from a preset; empty: train one on data.train
-	VocabSize int    `yaml:"vocab_size"` // vocabulary of a tokenizer trained on data.train
+	Arch string `yaml:"arch"`
+	// TieEmbeddings shares the input embedding with the output head in a
+	// preset. Copying a token from the prompt then needs no learned map from
+	// each token's embedding to its logit: attention moves the embedding, and
+	// the shared matrix reads it back as the same token, for rare tokens
+	// (names) as well as frequent ones (docs/BASE.md).
+	TieEmbeddings bool   `yaml:"tie_embeddings"`
+	Tokenizer     string `yaml:"tokenizer"`  // tokenizer.json for a model initialised from a preset; empty: train one on data.train
+	VocabSize     int    `yaml:"vocab_size"` // vocabulary of a tokenizer trained on data.train
 }
 
 // Data names the job's input files.

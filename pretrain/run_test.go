@@ -116,20 +116,21 @@ func TestPretrainLearnsAndWritesRunDir(t *testing.T) {
 }
 
 // model.arch=llama initialises the preset without QK-norm and writes a
-// checkpoint that transformers reads as a Llama model.
+// checkpoint that transformers reads as a Llama model; tie_embeddings shares
+// the embedding with the head (no lm_head tensor).
 func TestPresetArchLlama(t *testing.T) {
-	job := smallJob(t, "model.arch=llama", "train.steps=3", "checkpoint.every=3")
+	job := smallJob(t, "model.arch=llama", "model.tie_embeddings=true", "train.steps=3", "checkpoint.every=3")
 	dir := filepath.Join(t.TempDir(), "run")
 	sum := runJob(t, dir, job, Options{})
 	c, p, err := policy.LoadDir(sum.FinalModelDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Architecture != "LlamaForCausalLM" || c.QKNorm {
-		t.Fatalf("architecture %s, QK-norm %v; want LlamaForCausalLM without QK-norm", c.Architecture, c.QKNorm)
+	if c.Architecture != "LlamaForCausalLM" || c.QKNorm || !c.TieEmbeddings {
+		t.Fatalf("architecture %s, QK-norm %v, tied %v; want LlamaForCausalLM without QK-norm, tied", c.Architecture, c.QKNorm, c.TieEmbeddings)
 	}
 	for _, tn := range p.Tensors {
-		if strings.Contains(tn.Name, "q_norm") || strings.Contains(tn.Name, "k_norm") {
+		if strings.Contains(tn.Name, "q_norm") || strings.Contains(tn.Name, "k_norm") || tn.Name == "lm_head.weight" {
 			t.Fatalf("a Llama checkpoint with tensor %s", tn.Name)
 		}
 	}

@@ -140,6 +140,7 @@ func (st *state) initModel(job *configs.Job, exs []Example) (*policy.Params[floa
 	if job.Model.Arch == "llama" {
 		c.Architecture, c.QKNorm = "LlamaForCausalLM", false
 	}
+	c.TieEmbeddings = job.Model.TieEmbeddings
 	c.VocabSize = st.tok.VocabSize()
 	eos, ok := st.tok.TokenID(tokenizer.EndOfText)
 	if !ok {
