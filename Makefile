@@ -47,7 +47,7 @@ demo: build ## the whole loop on tailworld, offline (about 5 minutes on 2 cores;
 replicate: build ## the paper's comparison on tailworld, default size (about 2 hours on 2 cores; docs/REPLICATE.md)
 	$(BIN) replicate --config configs/replicate-tailworld.yaml --out runs/replicate
 
-base: build ## rebuild the committed tailworld base policy bit for bit (assets/tailworld-base, docs/BASE.md; ~20 min on 2 cores)
+base: build ## train the tailworld base policy into assets/tailworld-base (docs/BASE.md; ~35 min on 2 cores; the committed one is from commit baf08fb)
 	bash scripts/make-base.sh
 
 clean:
