@@ -6,26 +6,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/rft-dev/rft/policy"
-	"github.com/rft-dev/rft/policy/tokenizer"
 )
 
 // TestDemoQuick runs the whole loop at smoke size on a random tiny base:
 // every stage runs and writes its outputs (the improvement itself is the
 // real demo's job, on the committed base).
 func TestDemoQuick(t *testing.T) {
-	tok, err := tokenizer.Load(filepath.Join("..", "..", "testdata", "tokenizer", "rft", "tokenizer.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _ := policy.Preset("tiny")
-	c.VocabSize, c.MaxPositions = tok.VocabSize(), 512
-	base := filepath.Join(t.TempDir(), "base")
-	if err := policy.SaveDir(base, policy.InitParams[float32](c, 1), nil); err != nil {
-		t.Fatal(err)
-	}
-	tok.Save(filepath.Join(base, "tokenizer.json"))
+	base := tinyBase(t)
 	out := filepath.Join(t.TempDir(), "demo")
 	code, stdout, stderr := rft(t, "--quiet", "demo", "--quick", "--set", "demo.base="+base, "--out", out)
 	if code != 0 {
