@@ -26,7 +26,7 @@ import (
 
 // demoPreset is the demo's own defaults, applied before --config and --set:
 // the GRPO settings sized so the whole loop fits the README's budget on a
-// 2-core machine. configs/demo.yaml spells the same values out.
+// 2-core machine (README, "The demo", lists them).
 var demoPreset = []string{
 	"seed=1",
 	"train.steps=24", "train.lr=1e-4", "train.warmup_steps=2", "train.grad_accum=4",
@@ -47,9 +47,9 @@ var demoQuick = []string{
 func newDemoCmd() *cobra.Command {
 	var jf jobFlags
 	var out string
-	var quick bool
+	var quick, requireGain bool
 	cmd := &cobra.Command{
-		Use:   "demo [--out RUN_DIR]",
+		Use:   "demo [--out RUN_DIR] [--require-gain]",
 		Short: "The whole loop on tailworld: pools, rubrics, RTD, GRPO, win-rates (no network, no GPU)",
 		Long: `Runs the paper's pipeline on the built-in task world, offline:
   1. writes tailworld train/eval prompts, reference responses and candidate pools
@@ -61,7 +61,8 @@ func newDemoCmd() *cobra.Command {
   4. evaluates base and final checkpoints against the reference responses with the
      oracle judge and prints win-rates with 95% intervals and their paired difference.
 Writes summary.json and RUN_DIR/train/report.html. Settings: the demo section and the
-usual job sections (--config, --set); --quick is a smoke run.`,
+usual job sections (--config, --set); --quick is a smoke run; --require-gain exits 1
+unless the final checkpoint's gain over the base is significant.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			preset := demoPreset
@@ -89,15 +90,35 @@ usual job sections (--config, --set); --quick is a smoke run.`,
 			}
 			w := cmd.OutOrStdout()
 			if global.json {
-				return json.NewEncoder(w).Encode(sum)
+				err = json.NewEncoder(w).Encode(sum)
+			} else {
+				err = printDemoSummary(w, sum)
 			}
-			return printDemoSummary(w, sum)
+			if err == nil && requireGain {
+				err = checkGain(sum)
+			}
+			return err
 		},
 	}
 	jf.register(cmd)
 	cmd.Flags().StringVar(&out, "out", "", "run directory (default runs/demo-TIMESTAMP)")
 	cmd.Flags().BoolVar(&quick, "quick", false, "a smoke run in seconds (tiny sizes)")
+	cmd.Flags().BoolVar(&requireGain, "require-gain", false,
+		"exit 1 unless the final checkpoint beats the base (paired-bootstrap 95% interval above zero); CI runs the demo with it")
 	return cmd
+}
+
+// checkGain is --require-gain: the demo's promise, checked on its own summary.
+func checkGain(sum *DemoSummary) error {
+	d, ok := sum.Comparisons["final - base"]
+	if !ok {
+		return fmt.Errorf("demo: no final - base comparison in the summary")
+	}
+	if d.CILow <= 0 {
+		return fmt.Errorf("demo: the final checkpoint does not beat the base: %+.1f points, paired-bootstrap 95%% CI [%+.1f, %+.1f] includes zero or less",
+			100*d.Diff, 100*d.CILow, 100*d.CIHigh)
+	}
+	return nil
 }
 
 // DemoSummary is summary.json of rft demo: the eval summary (per model

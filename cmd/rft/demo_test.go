@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rft-dev/rft/eval"
 )
 
 // TestDemoQuick runs the whole loop at smoke size on a random tiny base:
@@ -56,5 +58,25 @@ func TestDemoQuick(t *testing.T) {
 	}
 	if _, err := os.Stat(out2); !os.IsNotExist(err) {
 		t.Fatal("a failed demo must not create its directory")
+	}
+}
+
+// --require-gain passes only when the paired interval lies above zero.
+func TestDemoRequireGain(t *testing.T) {
+	sum := func(lo, hi float64) *DemoSummary {
+		s := &DemoSummary{}
+		s.Comparisons = map[string]eval.PairedDiff{"final - base": {Diff: (lo + hi) / 2, CILow: lo, CIHigh: hi, N: 200}}
+		return s
+	}
+	if err := checkGain(sum(0.01, 0.09)); err != nil {
+		t.Fatalf("a significant gain fails: %v", err)
+	}
+	for _, s := range []*DemoSummary{sum(0, 0), sum(-0.02, 0.06), sum(-0.09, -0.01), {}} {
+		if err := checkGain(s); err == nil {
+			t.Fatalf("%+v passes", s.Comparisons)
+		}
+	}
+	if err := checkGain(sum(-0.02, 0.06)); !strings.Contains(err.Error(), "[-2.0, +6.0]") {
+		t.Fatalf("message does not give the interval: %v", err)
 	}
 }

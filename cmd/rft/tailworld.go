@@ -109,16 +109,17 @@ func newTailworldCorpusCmd() *cobra.Command {
 		Long: `Writes the base model's SFT corpus: train prompts [from, from+N), each with K
 samples of the base persona (poor to great, rarely excellent, artifacts at low
 rates), as {"prompt","completion"} lines. With --worlds W the corpus covers W
-worlds (seeds seed, seed+1, …), N prompts each: W times as many animal names,
-so that a model fitted to it must copy names and numbers from the prompt's
-facts rather than memorise one world's animals (only train splits are used). With --chat each line is instead
+worlds (seeds seed, seed+1, …), N prompts each: every world gives the shared
+names new animals, so that a model fitted to it must copy names and numbers
+from the prompt's facts rather than memorise animals (only train splits are used). With --chat each line is instead
 {"messages":[{"role":"user",...},{"role":"assistant",...}]}, so that rft
 pretrain trains on the chat template that rollouts, rft sample --chat and the
 rollout server prompt the model with (configs/base-tailworld.yaml). With
 --drills D each world also gives D reading drills on the train prompts that
 follow the corpus's (facts, then "Copy the lines about the horses.",
 answered with those fact lines verbatim, or "Which of them are horses?",
-answered with their names): the base's lessons in reading its prompt. With
+answered with the animals as a response describes them, "The horse Faron and
+the horse Seza."): the base's lessons in reading its prompt. With
 --copies C each world also gives C short copy drills (three fact lines, then
 "Copy the facts.") on the train prompts after the drills'.`,
 		Args: exactArgs(0),

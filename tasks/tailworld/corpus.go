@@ -53,11 +53,12 @@ func (w *World) BaseCorpus(from, n, perPrompt int) []Example {
 // prompt's facts, then a question on the prompt's own filter. Even drills ask
 // "Copy the lines about the horses." and are answered with those fact lines
 // verbatim, in fact order; odd drills ask "Which of them are horses?" and are
-// answered with the names alone ("Faron, Seza and Zalgi."). They are the
-// pretraining corpus's reading lessons: every answer token is copied from the
-// prompt after a lookup by kind, color or home, the skill that an answer to a
-// real request needs for its names and numbers, with many times the copy
-// signal of a persona response. They carry no persona habit (no intro,
+// answered with the animals as a response names them ("The horse Faron, the
+// horse Seza and the horse Zalgi."). They are the pretraining corpus's
+// reading lessons: every answer token is copied from the prompt after a
+// lookup by kind, color or home, the skill that an answer to a real request
+// needs for its names and numbers, with many times the copy signal of a
+// persona response. They carry no persona habit (no intro,
 // ordering, summary or artifact), so the base persona's quality distribution
 // is unchanged.
 func (w *World) Drills(from, n int) []Example {
@@ -75,9 +76,10 @@ func (w *World) Drills(from, n int) []Example {
 		}
 		names := make([]string, len(elig))
 		for j, e := range elig {
-			names[j] = e.Name
+			names[j] = "the " + Description(e, p.Request.Filter) + " " + e.Name
 		}
-		list := strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1] + "."
+		list := JoinAnd(names) + "."
+		list = strings.ToUpper(list[:1]) + list[1:]
 		out = append(out, Example{Prompt: facts + "Which of them are " + p.Request.Filter.NounPhrase() + "?", Completion: list})
 	}
 	return out

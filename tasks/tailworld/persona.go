@@ -14,7 +14,7 @@ type Profile struct {
 	Eligible  float64 // per item: picks one that passes the filter
 	FactOK    float64 // per stated number: copies it right
 	List      float64 // one item per line (else all on one line)
-	Kind      float64 // says each item's kind ("the fox")
+	Kind      float64 // names each item by its description ("the forest fox Bralo"), else by name alone
 	Attr      float64 // states the attribute the wish is about
 	Extra     float64 // per other attribute: states it too
 	Order     float64 // sorts the items by the wish (else reversed half the time it fails, shuffled otherwise)

@@ -124,11 +124,12 @@ func drawRequest(r *rand.Rand, pool []Entity) (Request, bool) {
 	nElig := q.Count + r.IntN(3) // some choice among the eligible
 	nOther := 2 + r.IntN(2)      // distractors
 	used := map[int]bool{}       // values of the wish's attribute: kept distinct so "best" is defined
+	named := map[string]bool{}   // names: worlds reuse them, a prompt does not
 	var elig, other []Entity
 	for _, k := range r.Perm(len(pool)) {
 		e := pool[k]
 		v := e.Value(q.Intent.Attr)
-		if used[v] {
+		if used[v] || named[e.Name] {
 			continue
 		}
 		switch {
@@ -139,7 +140,7 @@ func drawRequest(r *rand.Rand, pool []Entity) (Request, bool) {
 		default:
 			continue
 		}
-		used[v] = true
+		used[v], named[e.Name] = true, true
 		if len(elig) == nElig && len(other) == nOther {
 			break
 		}
@@ -152,14 +153,19 @@ func drawRequest(r *rand.Rand, pool []Entity) (Request, bool) {
 	return q, true
 }
 
-// FactLine says one entity: "- Bralo: red fox, forest, 12 kg, 40 km/h, 5 years."
-// The "- " lead matters to a byte-level BPE policy: it puts a space before the
-// name, as in the responses' item lines ("- Bralo the fox ..."), so the name
-// has the same tokens in the facts and in the answer and can be copied
-// literally. Without it (the first format) "Bralo" and " Bralo" share no first
-// token, and the demo-size base never learned to copy a name (docs/BASE.md).
+// FactLine says one entity: "- red forest fox Bralo: 12 kg, 40 km/h, 5 years."
+//
+// The order is chosen for a small causal policy. Its words come before the
+// name, so by the time the policy reads a name it has read what selects it,
+// and an answer that says what it is looking for before the name it wants
+// ("the forest fox Bralo") finds that name the way any continuation is found:
+// by looking up what followed the same words in the prompt. With the name
+// first (the earlier formats, "- Bralo: red fox, forest, ...") the policy had
+// to recall a name from words that came after it, and the demo-size base
+// never learned to (docs/BASE.md). The "- " lead puts a space before the name,
+// as in the responses, so the name has the same token in both.
 func FactLine(e Entity) string {
-	return fmt.Sprintf("- %s: %s %s, %s, %d kg, %d km/h, %d years.", e.Name, e.Color, e.Kind, e.Home, e.Weight, e.Speed, e.Age)
+	return fmt.Sprintf("- %s %s %s %s: %d kg, %d km/h, %d years.", e.Color, e.Home, e.Kind, e.Name, e.Weight, e.Speed, e.Age)
 }
 
 // RenderPrompt writes a request as prompt text.
@@ -179,7 +185,10 @@ func RenderPrompt(q Request) string {
 }
 
 var (
-	factRe    = regexp.MustCompile(`^(?:- )?([A-Z][a-z]+): ([a-z]+) ([a-z]+), ([a-z]+), (\d+) kg, (\d+) km/h, (\d+) years\.$`)
+	factRe = regexp.MustCompile(`^- ([a-z]+) ([a-z]+) ([a-z]+) ([A-Z][a-z]+): (\d+) kg, (\d+) km/h, (\d+) years\.$`)
+	// oldFactRe reads the earlier, name-first formats, so prompt files
+	// written by earlier versions still parse.
+	oldFactRe = regexp.MustCompile(`^(?:- )?([A-Z][a-z]+): ([a-z]+) ([a-z]+), ([a-z]+), (\d+) kg, (\d+) km/h, (\d+) years\.$`)
 	requestRe = regexp.MustCompile(`^(?:Name|Which|List|Give me) (\d+) (.+?)(?: would you pick\?|\.) (?:I want |I like )?([A-Za-z]+) ones(?:, please)?\.$`)
 )
 
@@ -193,11 +202,15 @@ func ParsePrompt(text string) (Request, error) {
 		return q, fmt.Errorf("tailworld: prompt does not start with a Facts: block")
 	}
 	for i, l := range lines[1 : len(lines)-1] {
+		var e Entity
 		m := factRe.FindStringSubmatch(l)
-		if m == nil {
+		if m != nil {
+			e = Entity{Color: m[1], Home: m[2], Kind: m[3], Name: m[4]}
+		} else if m = oldFactRe.FindStringSubmatch(l); m != nil {
+			e = Entity{Name: m[1], Color: m[2], Kind: m[3], Home: m[4]}
+		} else {
 			return q, fmt.Errorf("tailworld: prompt line %d: not a fact: %q", i+2, l)
 		}
-		e := Entity{Name: m[1], Color: m[2], Kind: m[3], Home: m[4]}
 		e.Weight, _ = strconv.Atoi(m[5])
 		e.Speed, _ = strconv.Atoi(m[6])
 		e.Age, _ = strconv.Atoi(m[7])

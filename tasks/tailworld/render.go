@@ -24,6 +24,21 @@ func Predicate(e Entity, a Attr) string {
 	return ""
 }
 
+// Description is the phrase a response puts before an item's name ("the
+// forest fox Bralo"): the item's words from the one the request filters by through its
+// kind, in the facts' order (color, home, kind). The words a request asks for
+// come first, then what followed them in the fact line, so a policy can write
+// the phrase by reading along the facts (FactLine says why that matters).
+func Description(e Entity, f Filter) string {
+	switch f.Attr {
+	case Color:
+		return e.Color + " " + e.Home + " " + e.Kind
+	case Home:
+		return e.Home + " " + e.Kind
+	}
+	return e.Kind
+}
+
 // JoinAnd joins "a", "a and b", "a, b and c".
 func JoinAnd(xs []string) string {
 	switch len(xs) {
@@ -70,11 +85,18 @@ func Render(q Request, pl Plan, r *rand.Rand) string {
 			name = "**" + name + "**"
 		}
 		if pl.Kind {
-			kind := e.Kind
-			if pl.WrongFact[i] && len(pl.Attrs[i]) == 0 {
-				kind = Kinds[(indexOf(Kinds, kind)+1+r.IntN(len(Kinds)-1))%len(Kinds)]
+			d := e
+			if pl.Bluff && !q.Filter.Holds(e) && q.Filter.Attr != Kind {
+				d = bluffed(q, e) // the description tells the same lie as the predicate below
 			}
-			name += " the " + kind
+			if pl.WrongFact[i] && len(pl.Attrs[i]) == 0 {
+				d.Kind = Kinds[(indexOf(Kinds, d.Kind)+1+r.IntN(len(Kinds)-1))%len(Kinds)]
+			}
+			article := "The " // it starts the sentence, unless a hedge does ("Maybe the ...")
+			if pl.HedgeAt == i {
+				article = "the "
+			}
+			name = article + Description(d, q.Filter) + " " + name
 		}
 		var preds []string
 		for j, a := range pl.Attrs[i] {
@@ -85,14 +107,7 @@ func Render(q Request, pl Plan, r *rand.Rand) string {
 			preds = append(preds, Predicate(f, a))
 		}
 		if pl.Bluff && !q.Filter.Holds(e) && q.Filter.Attr != Kind {
-			b := e
-			if q.Filter.Attr == Home {
-				b.Home = q.Filter.Value
-				preds = append(preds, Predicate(b, Home))
-			} else {
-				b.Color = q.Filter.Value
-				preds = append(preds, Predicate(b, Color))
-			}
+			preds = append(preds, Predicate(bluffed(q, e), q.Filter.Attr))
 		}
 		s := name
 		if len(preds) > 0 {
@@ -131,6 +146,16 @@ func Render(q Request, pl Plan, r *rand.Rand) string {
 		lines = append(lines, "Hope this helps!")
 	}
 	return strings.Join(lines, "\n")
+}
+
+// bluffed returns e as a bluff says it is: passing q's filter.
+func bluffed(q Request, e Entity) Entity {
+	if q.Filter.Attr == Home {
+		e.Home = q.Filter.Value
+	} else {
+		e.Color = q.Filter.Value
+	}
+	return e
 }
 
 // perturb returns e with attribute a wrong: mostly another fact's value

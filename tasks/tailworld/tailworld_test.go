@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -53,9 +52,10 @@ func TestDeterministic(t *testing.T) {
 	}
 }
 
-// Every world takes its names from the one shared inventory, unique within
-// the world, and different worlds give a name different attributes: names are
-// tokens to copy, not animals to memorise.
+// Every world names its animals from the one small shared inventory: names
+// repeat within a world, never within a prompt, and a name carries nothing
+// from one world to another. Names are tokens to copy, not animals to
+// memorise.
 func TestWorldsShareTheNameInventory(t *testing.T) {
 	inv := map[string]bool{}
 	for _, n := range nameInventory() {
@@ -65,27 +65,33 @@ func TestWorldsShareTheNameInventory(t *testing.T) {
 		t.Fatalf("inventory has %d distinct names, want %d", len(inv), InventorySize)
 	}
 	a, b := NewWorld(1, DefaultEntities), NewWorld(2, DefaultEntities)
-	byName := map[string]Entity{}
+	used := map[string]bool{}
 	for _, e := range a.Entities {
 		if !inv[e.Name] {
 			t.Fatalf("world 1 name %q is not in the inventory", e.Name)
 		}
-		if _, dup := byName[e.Name]; dup {
-			t.Fatalf("world 1 names two animals %q", e.Name)
-		}
-		byName[e.Name] = e
+		used[e.Name] = true
 	}
-	shared, same := 0, 0
+	if len(used) != InventorySize {
+		t.Fatalf("world 1 uses %d of the %d names", len(used), InventorySize)
+	}
+	animals := map[Entity]bool{}
+	for _, e := range a.Entities {
+		animals[e] = true
+	}
 	for _, e := range b.Entities {
-		if x, ok := byName[e.Name]; ok {
-			shared++
-			if x == e {
-				same++
-			}
+		if animals[e] {
+			t.Fatalf("worlds 1 and 2 both have %+v", e)
 		}
 	}
-	if shared < DefaultEntities/2 || same > 0 {
-		t.Fatalf("worlds 1 and 2 share %d names, %d of them the same animal; want many names, no animal", shared, same)
+	for _, p := range a.Prompts(Train, 0, 300) {
+		seen := map[string]bool{}
+		for _, e := range p.Request.Facts {
+			if seen[e.Name] {
+				t.Fatalf("prompt %s names two animals %s:\n%s", p.ID, e.Name, p.Text)
+			}
+			seen[e.Name] = true
+		}
 	}
 }
 
@@ -121,8 +127,21 @@ func TestDrills(t *testing.T) {
 			if !strings.HasSuffix(d.Prompt, "Which of them are "+p.Request.Filter.NounPhrase()+"?") {
 				t.Fatalf("drill %d question: %q", i, d.Prompt[len(facts):])
 			}
-			got = strings.FieldsFunc(strings.TrimSuffix(d.Completion, "."), func(r rune) bool { return r == ',' || r == ' ' })
-			got = slices.DeleteFunc(got, func(s string) bool { return s == "and" })
+			// "The horse Fidul, the horse Vare and the horse Timun.": each
+			// animal by the words before its name in its fact line.
+			body := strings.TrimSuffix(d.Completion, ".")
+			for _, part := range strings.Split(strings.ReplaceAll(body, " and ", ", "), ", ") {
+				words := strings.Fields(part)
+				name := words[len(words)-1]
+				desc := strings.Join(words[1:len(words)-1], " ")
+				if strings.ToLower(words[0]) != "the" || desc == "" || !strings.Contains(facts, " "+desc+" "+name+":") {
+					t.Fatalf("drill %d: %q does not describe %s as its fact line does:\n%s", i, part, name, facts)
+				}
+				if !strings.HasPrefix(desc, p.Request.Filter.Value) {
+					t.Fatalf("drill %d: %q does not start with the filter's word %q", i, part, p.Request.Filter.Value)
+				}
+				got = append(got, name)
+			}
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("drill %d answers %q, want %q", i, got, want)
@@ -148,12 +167,12 @@ func TestCopyDrills(t *testing.T) {
 
 func TestSplitsAreDisjoint(t *testing.T) {
 	w := NewWorld(1, DefaultEntities)
-	names := map[string]bool{}
+	animals := map[Entity]bool{}
 	texts := map[string]bool{}
 	for _, p := range w.Prompts(Train, 0, 300) {
 		texts[p.Text] = true
 		for _, e := range p.Request.Facts {
-			names[e.Name] = true
+			animals[e] = true
 		}
 	}
 	for _, p := range w.Prompts(Eval, 0, 300) {
@@ -161,8 +180,8 @@ func TestSplitsAreDisjoint(t *testing.T) {
 			t.Fatalf("eval prompt %s is also a train prompt", p.ID)
 		}
 		for _, e := range p.Request.Facts {
-			if names[e.Name] {
-				t.Fatalf("eval prompt %s uses train entity %s", p.ID, e.Name)
+			if animals[e] {
+				t.Fatalf("eval prompt %s uses train animal %+v", p.ID, e)
 			}
 		}
 	}
@@ -192,7 +211,7 @@ func TestParsePromptRoundTrip(t *testing.T) {
 // The base corpus carries every artifact at a low rate.
 func TestBaseCorpusArtifactRates(t *testing.T) {
 	w := NewWorld(1, DefaultEntities)
-	corpus := w.BaseCorpus(0, 400, 1)
+	corpus := w.BaseCorpus(0, 2000, 1) // numbered needs a list too: about 0.035, too rare for fewer
 	marks := map[string]func(string) bool{
 		"sure":     func(s string) bool { return strings.HasPrefix(s, "Sure!") },
 		"greatq":   func(s string) bool { return strings.HasPrefix(s, "Great question!") },

@@ -148,7 +148,7 @@ func Perceive(q tailworld.Request, text string) Perception {
 	for _, l := range items {
 		has := false
 		for _, k := range tailworld.Kinds {
-			if strings.Contains(l, " the "+k) {
+			if strings.Contains(" "+strings.ToLower(l)+" ", " "+k+" ") {
 				has = true
 			}
 		}

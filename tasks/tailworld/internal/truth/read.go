@@ -88,9 +88,21 @@ func Read(q tailworld.Request, text string) Reading {
 			subject := ""
 			var supName string
 			sup := ""
+			// Words said before the sentence's first name describe it ("The
+			// forest fox Bralo ..."): they are held until the name comes.
+			var pending []Claim
 			for i := 0; i < len(toks); i++ {
 				t := toks[i]
 				if known[t] {
+					if subject == "" {
+						e, _ := q.Lookup(t)
+						for _, c := range pending {
+							c.Name, c.Right = t, e.Word(c.Attr) == c.Word
+							rd.Claims = append(rd.Claims, c)
+							shape = append(shape, c.Attr.String())
+						}
+						pending = nil
+					}
 					subject = t
 					if !seen[t] {
 						seen[t] = true
@@ -112,6 +124,11 @@ func Read(q tailworld.Request, text string) Reading {
 					sup = t
 				}
 				if subject == "" {
+					for _, a := range []tailworld.Attr{tailworld.Color, tailworld.Home, tailworld.Kind} {
+						if inList(t, lexicon(a)) {
+							pending = append(pending, Claim{Attr: a, Word: t})
+						}
+					}
 					continue
 				}
 				e, _ := q.Lookup(subject)
@@ -154,7 +171,7 @@ func Read(q tailworld.Request, text string) Reading {
 
 // openers are the capitalised words the language uses besides names.
 var openers = map[string]bool{"Here": true, "Sure": true, "Great": true, "Hope": true, "I": true, "Maybe": true,
-	"Probably": true, "Perhaps": true, "These": true, "All": true, "Each": true, "You": true, "But": true}
+	"Probably": true, "Perhaps": true, "These": true, "The": true, "All": true, "Each": true, "You": true, "But": true}
 
 func lexicon(a tailworld.Attr) []string {
 	switch a {

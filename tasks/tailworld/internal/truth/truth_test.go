@@ -45,6 +45,10 @@ func TestOracleOnHandWrittenResponses(t *testing.T) {
 		{"three animals", "- Bralo the fox runs 40 km/h.\n- Tomi the owl runs 30 km/h.\n- Kesa the goat runs 20 km/h.\nBralo is the fastest.", []string{"count"}},
 		{"too long", "Here are 2 animals from the forest.\n- Bralo the fox runs 40 km/h, weighs 12 kg and is 5 years old.\n- Tomi the owl runs 30 km/h, weighs 3 kg and is 2 years old.\nAll of them are nice animals.\nBralo is the fastest.", []string{"concise"}},
 		{"invented name", "- Bralo the fox runs 40 km/h.\n- Zork the owl runs 30 km/h.\nBralo is the fastest.", []string{"count", "correct", "order", "format"}},
+		{"described", "Here are 2 animals from the forest.\n- The forest fox Bralo runs 40 km/h.\n- The forest owl Tomi runs 30 km/h.\nBralo is the fastest.", nil},
+		{"described wrongly", "- The forest fox Bralo runs 40 km/h.\n- The forest goat Tomi runs 30 km/h.\nBralo is the fastest.", []string{"correct"}},
+		{"described, hedged", "- Maybe the forest fox Bralo runs 40 km/h.\n- The forest owl Tomi runs 30 km/h.\nBralo is the fastest.", []string{"no_hedging"}},
+		{"description without a name", "Here are 2 animals from the forest.\n- The forest fox runs 40 km/h.\n- The forest owl runs 30 km/h.", []string{"count", "constraint", "correct", "format", "attribute", "order", "summary", "no_hedging", "concise"}},
 		{"empty", "", all},
 	}
 	for _, c := range cases {
