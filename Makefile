@@ -41,13 +41,13 @@ lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-demo: build ## the whole loop on tailworld, offline (about 5 minutes on 2 cores; README "The demo")
-	$(BIN) demo
+demo: build ## the whole loop on tailworld, offline (about 6 minutes on 2 cores; README "The demo")
+	$(BIN) demo $(DEMO_FLAGS)
 
 replicate: build ## the paper's comparison on tailworld, default size (about 2 hours on 2 cores; docs/REPLICATE.md)
 	$(BIN) replicate --config configs/replicate-tailworld.yaml --out runs/replicate
 
-base: build ## train the tailworld base policy into assets/tailworld-base (docs/BASE.md; ~35 min on 2 cores; the committed one is from commit baf08fb)
+base: build ## train the tailworld base policy into assets/tailworld-base (docs/BASE.md; ~45 min on 2 cores)
 	bash scripts/make-base.sh
 
 clean:

@@ -29,12 +29,16 @@ import (
 // 2-core machine (README, "The demo", lists them).
 var demoPreset = []string{
 	"seed=1",
-	"train.steps=24", "train.lr=1e-4", "train.warmup_steps=2", "train.grad_accum=4",
+	// lr 2e-4 for 40 steps raises the oracle's gold reward with the rubric
+	// reward (0.204 → 0.246); 5e-4 hacks the gullible verifier instead (rubric
+	// 0.275 → 0.454, gold 0.204 → 0.160, KL 1.9), 1e-4 for 24 steps barely
+	// moves (README, "The demo").
+	"train.steps=40", "train.lr=2e-4", "train.warmup_steps=2", "train.grad_accum=4",
 	"grpo.group_size=8", "grpo.prompts_per_step=8", "grpo.beta=0.01", "grpo.loss_type=grpo",
 	"rollout.temperature=1", "rollout.max_tokens=64",
 	"reward.verifier=sim", "reward.gold=tailworld",
-	"eval.judge=tailworld", "eval.every=8", "eval.prompts=64",
-	"checkpoint.every=8", "checkpoint.keep=0",
+	"eval.judge=tailworld", "eval.every=10", "eval.prompts=64",
+	"checkpoint.every=10", "checkpoint.keep=0",
 }
 
 // demoQuick shrinks the demo to a smoke run (tests, CI).
