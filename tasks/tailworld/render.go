@@ -25,10 +25,11 @@ func Predicate(e Entity, a Attr) string {
 }
 
 // Description is the phrase a response puts before an item's name ("the
-// forest fox Bralo"): the item's words from the one the request filters by through its
-// kind, in the facts' order (color, home, kind). The words a request asks for
-// come first, then what followed them in the fact line, so a policy can write
-// the phrase by reading along the facts (FactLine says why that matters).
+// forest fox Bralo"): the item's words from the one the request filters by
+// through its kind, in the facts' order (color, home, kind). The words a
+// request asks for come first, then what followed them in the fact line, so a
+// policy can write the phrase by reading along the facts (FactLine says why
+// that matters).
 func Description(e Entity, f Filter) string {
 	switch f.Attr {
 	case Color:
@@ -84,9 +85,10 @@ func Render(q Request, pl Plan, r *rand.Rand) string {
 		if pl.Artifacts[Bold] {
 			name = "**" + name + "**"
 		}
+		bluff := pl.Bluff && !q.Filter.Holds(e) && q.Filter.Attr != Kind
 		if pl.Kind {
 			d := e
-			if pl.Bluff && !q.Filter.Holds(e) && q.Filter.Attr != Kind {
+			if bluff {
 				d = bluffed(q, e) // the description tells the same lie as the predicate below
 			}
 			if pl.WrongFact[i] && len(pl.Attrs[i]) == 0 {
@@ -106,7 +108,7 @@ func Render(q Request, pl Plan, r *rand.Rand) string {
 			}
 			preds = append(preds, Predicate(f, a))
 		}
-		if pl.Bluff && !q.Filter.Holds(e) && q.Filter.Attr != Kind {
+		if bluff {
 			preds = append(preds, Predicate(bluffed(q, e), q.Filter.Attr))
 		}
 		s := name
