@@ -101,10 +101,10 @@ type chatMessage struct {
 
 func newTailworldCorpusCmd() *cobra.Command {
 	var f twFlags
-	var n, per, from, worlds, drills, copies int
+	var n, per, from, worlds, drills, copies, lists int
 	var chat bool
 	cmd := &cobra.Command{
-		Use:   "corpus --n N [--per-prompt K] [--worlds W] [--drills D] [--copies C] [--chat] --out FILE.jsonl",
+		Use:   "corpus --n N [--per-prompt K] [--worlds W] [--drills D] [--copies C] [--lists L] [--chat] --out FILE.jsonl",
 		Short: "The base persona's SFT corpus: K responses to each of N train prompts",
 		Long: `Writes the base model's SFT corpus: train prompts [from, from+N), each with K
 samples of the base persona (poor to great, rarely excellent, artifacts at low
@@ -121,7 +121,9 @@ answered with those fact lines verbatim, or "Which of them are horses?",
 answered with the animals as a response describes them, "The horse Faron and
 the horse Seza."): the base's lessons in reading its prompt. With
 --copies C each world also gives C short copy drills (three fact lines, then
-"Copy the facts.") on the train prompts after the drills'.`,
+"Copy the facts.") on the train prompts after the drills'. With --lists L each
+world also gives L list drills after those (a request answered with exactly the
+asked number of described animals, then nothing: the lesson in stopping).`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.check("corpus"); err != nil {
@@ -140,6 +142,8 @@ the horse Seza."): the base's lessons in reading its prompt. With
 				return inputErr(fmt.Errorf("tailworld corpus: --drills must not be negative, got %d", drills))
 			case copies < 0:
 				return inputErr(fmt.Errorf("tailworld corpus: --copies must not be negative, got %d", copies))
+			case lists < 0:
+				return inputErr(fmt.Errorf("tailworld corpus: --lists must not be negative, got %d", lists))
 			}
 			var exs []tailworld.Example
 			for k := range worlds {
@@ -147,6 +151,7 @@ the horse Seza."): the base's lessons in reading its prompt. With
 				exs = append(exs, w.BaseCorpus(from, n, per)...)
 				exs = append(exs, w.Drills(from+n, drills)...)
 				exs = append(exs, w.CopyDrills(from+n+drills, copies)...)
+				exs = append(exs, w.ListDrills(from+n+drills+copies, lists)...)
 			}
 			if !chat {
 				return writeTailworld(cmd, "corpus", f.out, exs)
@@ -165,6 +170,7 @@ the horse Seza."): the base's lessons in reading its prompt. With
 	cmd.Flags().IntVar(&worlds, "worlds", 1, "worlds: seeds seed, seed+1, …, each giving N train prompts")
 	cmd.Flags().IntVar(&drills, "drills", 0, "reading drills per world, on the train prompts after the corpus's")
 	cmd.Flags().IntVar(&copies, "copies", 0, "short copy drills per world, on the train prompts after the drills'")
+	cmd.Flags().IntVar(&lists, "lists", 0, "list drills per world (exactly the asked count, then stop), on the train prompts after the copy drills'")
 	cmd.Flags().BoolVar(&chat, "chat", false, `write {"messages"} (user, assistant) instead of {"prompt","completion"}`)
 	return cmd
 }

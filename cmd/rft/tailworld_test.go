@@ -113,12 +113,12 @@ func TestTailworldCorpus(t *testing.T) {
 	}
 	// --drills 3: each world's examples, then its drills on the prompts after them.
 	drilled := filepath.Join(dir, "drilled.jsonl")
-	mustRun(t, "tailworld", "corpus", "--n", "5", "--per-prompt", "2", "--drills", "3", "--copies", "2", "--out", drilled)
+	mustRun(t, "tailworld", "corpus", "--n", "5", "--per-prompt", "2", "--drills", "3", "--copies", "2", "--lists", "2", "--out", drilled)
 	dl := readLines(t, drilled)
-	if len(dl) != 15 || !reflect.DeepEqual(dl[:10], lines) {
-		t.Fatalf("--drills 3 --copies 2 gave %d lines, want the 10 of the corpus, 3 drills, 2 copy drills", len(dl))
+	if len(dl) != 17 || !reflect.DeepEqual(dl[:10], lines) {
+		t.Fatalf("--drills 3 --copies 2 --lists 2 gave %d lines, want the 10 of the corpus, 3 drills, 2 copy drills, 2 list drills", len(dl))
 	}
-	for i, d := range append(w.Drills(5, 3), w.CopyDrills(8, 2)...) {
+	for i, d := range append(append(w.Drills(5, 3), w.CopyDrills(8, 2)...), w.ListDrills(10, 2)...) {
 		if dl[10+i]["prompt"] != d.Prompt || dl[10+i]["completion"] != d.Completion {
 			t.Fatalf("line %d is not drill %d (drills on prompts 5-7, copy drills on 8-9)", 11+i, i)
 		}
@@ -185,6 +185,7 @@ func TestTailworldBadInput(t *testing.T) {
 		{"corpus", "--n", "3", "--worlds", "0", "--out", out},
 		{"corpus", "--n", "3", "--drills", "-1", "--out", out},
 		{"corpus", "--n", "3", "--copies", "-2", "--out", out},
+		{"corpus", "--n", "3", "--lists", "-1", "--out", out},
 		{"prompts", "--split", "test", "--n", "3", "--out", out},
 		{"prompts", "--split", "train", "--n", "0", "--out", out},
 		{"references", "--split", "dev", "--n", "3", "--out", out},

@@ -105,6 +105,33 @@ func (w *World) CopyDrills(from, n int) []Example {
 	return out
 }
 
+// ListDrills returns n list drills on train prompts [from, from+n): the
+// prompt itself, answered with exactly the asked number of eligible animals,
+// in fact order, each described and named once, and nothing else:
+//
+//	Here are 2 horses.
+//	- The horse Faron.
+//	- The horse Seza.
+//
+// The persona's answers are right about the count only 45-95% of the time and
+// never show a list that is finished, and a base trained on them alone keeps
+// listing (and repeating) under greedy decoding (docs/BASE.md); these drills
+// are the lesson in stopping. They carry the basics only (count, filter, one
+// item a line), none of the tail (wished attribute, order, summary), which is
+// left for reinforcement learning to find.
+func (w *World) ListDrills(from, n int) []Example {
+	out := make([]Example, 0, n)
+	for _, p := range w.Prompts(Train, from, n) {
+		q := p.Request
+		lines := []string{fmt.Sprintf("Here are %d %s.", q.Count, q.Filter.NounPhrase())}
+		for _, e := range q.Eligible()[:q.Count] {
+			lines = append(lines, "- The "+Description(e, q.Filter)+" "+e.Name+".")
+		}
+		out = append(out, Example{Prompt: p.Text, Completion: strings.Join(lines, "\n")})
+	}
+	return out
+}
+
 // ReferenceResponse is the fixed opponent's answer to a prompt: the
 // reference persona's sample 0 under the world's seed.
 func (w *World) ReferenceResponse(prompt string) (string, error) {

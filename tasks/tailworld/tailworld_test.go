@@ -272,3 +272,37 @@ func TestCandidatePools(t *testing.T) {
 		t.Errorf("prompt records %+v", recs)
 	}
 }
+
+// List drills answer the prompt itself with exactly the asked number of
+// eligible animals, each described as its fact line describes it, each once.
+func TestListDrills(t *testing.T) {
+	w := NewWorld(1, DefaultEntities)
+	for i, d := range w.ListDrills(20, 30) {
+		p := w.Prompt(Train, 20+i)
+		if d.Prompt != p.Text {
+			t.Fatalf("drill %d is not its prompt", i)
+		}
+		q := p.Request
+		lines := strings.Split(d.Completion, "\n")
+		if want := fmt.Sprintf("Here are %d %s.", q.Count, q.Filter.NounPhrase()); lines[0] != want {
+			t.Fatalf("drill %d opens %q, want %q", i, lines[0], want)
+		}
+		if len(lines) != q.Count+1 {
+			t.Fatalf("drill %d lists %d animals for a request of %d:\n%s", i, len(lines)-1, q.Count, d.Completion)
+		}
+		seen := map[string]bool{}
+		for _, l := range lines[1:] {
+			words := strings.Fields(strings.TrimSuffix(strings.TrimPrefix(l, "- The "), "."))
+			name := words[len(words)-1]
+			e, ok := q.Lookup(name)
+			if !ok || !q.Filter.Holds(e) || seen[name] {
+				t.Fatalf("drill %d line %q: %s is not a new eligible animal of the prompt", i, l, name)
+			}
+			seen[name] = true
+			if desc := strings.Join(words[:len(words)-1], " "); !strings.Contains(p.Text, "- "+e.Color+" "+e.Home+" "+e.Kind+" "+name+":") ||
+				!strings.HasPrefix(desc, q.Filter.Value) || !strings.HasSuffix(desc, e.Kind) {
+				t.Fatalf("drill %d line %q does not describe %s from the filter's word to its kind", i, l, name)
+			}
+		}
+	}
+}
