@@ -108,7 +108,7 @@ unless the final checkpoint's gain over the base is significant.`,
 	cmd.Flags().StringVar(&out, "out", "", "run directory (default runs/demo-TIMESTAMP)")
 	cmd.Flags().BoolVar(&quick, "quick", false, "a smoke run in seconds (tiny sizes)")
 	cmd.Flags().BoolVar(&requireGain, "require-gain", false,
-		"exit 1 unless the final checkpoint beats the base (paired-bootstrap 95% interval above zero); CI runs the demo with it")
+		"exit 1 unless the final checkpoint beats the base (paired-bootstrap 95% interval above zero)")
 	return cmd
 }
 

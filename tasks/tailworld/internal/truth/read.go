@@ -124,10 +124,8 @@ func Read(q tailworld.Request, text string) Reading {
 					sup = t
 				}
 				if subject == "" {
-					for _, a := range []tailworld.Attr{tailworld.Color, tailworld.Home, tailworld.Kind} {
-						if inList(t, lexicon(a)) {
-							pending = append(pending, Claim{Attr: a, Word: t})
-						}
+					if a, ok := wordAttr(t); ok {
+						pending = append(pending, Claim{Attr: a, Word: t})
 					}
 					continue
 				}
@@ -141,11 +139,9 @@ func Read(q tailworld.Request, text string) Reading {
 					}
 					continue
 				}
-				for _, a := range []tailworld.Attr{tailworld.Color, tailworld.Home, tailworld.Kind} {
-					if inList(t, lexicon(a)) {
-						rd.Claims = append(rd.Claims, Claim{Name: subject, Attr: a, Word: t, Right: e.Word(a) == t})
-						shape = append(shape, a.String())
-					}
+				if a, ok := wordAttr(t); ok {
+					rd.Claims = append(rd.Claims, Claim{Name: subject, Attr: a, Word: t, Right: e.Word(a) == t})
+					shape = append(shape, a.String())
 				}
 			}
 			if sup != "" && !isItem {
@@ -172,6 +168,17 @@ func Read(q tailworld.Request, text string) Reading {
 // openers are the capitalised words the language uses besides names.
 var openers = map[string]bool{"Here": true, "Sure": true, "Great": true, "Hope": true, "I": true, "Maybe": true,
 	"Probably": true, "Perhaps": true, "These": true, "The": true, "All": true, "Each": true, "You": true, "But": true}
+
+// wordAttr says which categorical attribute a word names, if any (the
+// color, home and kind lists share no word).
+func wordAttr(t string) (tailworld.Attr, bool) {
+	for _, a := range []tailworld.Attr{tailworld.Color, tailworld.Home, tailworld.Kind} {
+		if inList(t, lexicon(a)) {
+			return a, true
+		}
+	}
+	return 0, false
+}
 
 func lexicon(a tailworld.Attr) []string {
 	switch a {
