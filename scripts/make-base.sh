@@ -12,7 +12,7 @@ CONFIG=${CONFIG:-configs/base-tailworld.yaml}
 start=$(date +%s)
 rm -rf "$WORK"
 mkdir -p "$WORK" "$ASSETS"
-"$RFT" tailworld corpus --seed 1 --n 1000 --worlds 12 --per-prompt 1 --drills 500 --copies 1500 --chat --out "$WORK/corpus.jsonl"
+"$RFT" tailworld corpus --seed 1 --n 1000 --worlds 12 --per-prompt 1 --drills 500 --copies 1500 --lists 1000 --chat --out "$WORK/corpus.jsonl"
 "$RFT" pretrain --config "$CONFIG" --set data.train="$WORK/corpus.jsonl" --out "$WORK/run"
 final=$(ls -d "$WORK"/run/checkpoints/step-* | sort | tail -n 1)
 for f in config.json generation_config.json model.safetensors tokenizer.json; do

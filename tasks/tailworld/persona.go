@@ -51,9 +51,23 @@ var (
 	// the tail, rarely everything at once.
 	strong = Profile{CountOK: .954, Eligible: .982, FactOK: .982, List: .954, Kind: .78, Attr: .79, Extra: .052,
 		Order: .73, Summary: .73, SummaryOK: .936, Hedge: .1, Intro: .68, Filler: .1, Best: .7, Mixed: .08, Bluff: .3}
-	reference = Profile{CountOK: .97, Eligible: .98, FactOK: .98, List: .96, Kind: .75, Attr: .75, Extra: .08,
+	// referenceTop is the reference as first calibrated, against the base
+	// persona (which won 9.1% / 8.7% against it on worlds 1 / 2).
+	referenceTop = Profile{CountOK: .97, Eligible: .98, FactOK: .98, List: .96, Kind: .75, Attr: .75, Extra: .08,
 		Order: .55, Summary: .55, SummaryOK: .9, Hedge: .12, Intro: .6, Filler: .12, Best: .4, Mixed: .1, Bluff: .3}
+	// reference is the fixed opponent. The paper calibrates against its base
+	// policy (which wins 4.1-10.8%), and the base policy here is the model
+	// trained on the base persona's corpus, not the persona: it imitates the
+	// persona imperfectly and won 0 of 200 against referenceTop on worlds 1
+	// and 2 (its lists repeat animals). So the reference is set 60% of the way
+	// from poor to referenceTop, the point of a 0.1 grid where the committed
+	// base (assets/tailworld-base, greedy) wins 9.0% on world 2's eval split,
+	// chosen before any GRPO run against it (docs/BASE.md, "Calibration").
+	reference = Lerp(poor, referenceTop, referenceQuality)
 )
+
+// referenceQuality places the reference between poor and referenceTop.
+const referenceQuality = 0.6
 
 func withArtifacts(p Profile, rate float64, only ...Artifact) Profile {
 	if len(only) == 0 {

@@ -14,37 +14,36 @@ import (
 	"github.com/rft-dev/rft/tasks/tailworld/sim"
 )
 
-// The base persona wins 5–15% against the reference under the oracle judge
-// on the eval split (the paper's base policies: 4.1–10.8%). Fixed before any
-// training result is seen.
-func TestCalibrationBaseVsReference(t *testing.T) {
+// The reference sits where its comment says: stronger than the base persona
+// on average, weaker than the great persona. (Its calibration against the
+// base policy, the model trained on the base persona's corpus, needs that
+// model: cmd/rft TestReferenceCalibratedToTheBasePolicy.)
+func TestReferenceBetweenBaseAndGreat(t *testing.T) {
 	ctx := context.Background()
-	base := tailworld.Personas()["base"]
+	ps := tailworld.Personas()
 	for _, seed := range []uint64{1, 2} {
 		w := tailworld.NewWorld(seed, tailworld.DefaultEntities)
-		var wins, ties, n float64
-		for _, p := range w.Prompts(tailworld.Eval, 0, 400) {
-			a, err := tailworld.Respond(p.Text, base, seed, 0)
-			if err != nil {
-				t.Fatal(err)
+		rate := func(persona string) float64 {
+			var score, n float64
+			for _, p := range w.Prompts(tailworld.Eval, 0, 400) {
+				a, err := tailworld.Respond(p.Text, ps[persona], seed, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ref, _ := w.ReferenceResponse(p.Text)
+				v, err := Judge{}.Compare(ctx, p.Text, a, ref)
+				if err != nil {
+					t.Fatal(err)
+				}
+				n++
+				score += map[eval.Verdict]float64{eval.Win: 1, eval.Tie: .5}[v]
 			}
-			ref, _ := w.ReferenceResponse(p.Text)
-			v, err := Judge{}.Compare(ctx, p.Text, a, ref)
-			if err != nil {
-				t.Fatal(err)
-			}
-			n++
-			switch v {
-			case eval.Win:
-				wins++
-			case eval.Tie:
-				ties++
-			}
+			return score / n
 		}
-		rate := (wins + ties/2) / n
-		t.Logf("seed %d: base vs reference on %d eval prompts: win-rate %.3f (%v wins, %v ties)", seed, int(n), rate, wins, ties)
-		if rate < .05 || rate > .15 {
-			t.Errorf("seed %d: base win-rate %.3f against the reference, want 0.05–0.15", seed, rate)
+		base, great := rate("base"), rate("great")
+		t.Logf("seed %d: against the reference on 400 eval prompts: base persona %.3f, great persona %.3f", seed, base, great)
+		if base < .25 || base > .5 || great < .7 {
+			t.Errorf("seed %d: base persona %.3f (want 0.25–0.5), great persona %.3f (want > 0.7) against the reference", seed, base, great)
 		}
 	}
 }

@@ -217,3 +217,33 @@ func TestResponderLLM(t *testing.T) {
 		t.Error("a non-tailworld prompt was answered")
 	}
 }
+
+// The grader counts list lines (or names in prose), but an animal named a
+// second time is not another animal; a line naming no animal of the prompt
+// still counts (the grader does not check names against the facts here).
+func TestVerifierCountsEachAnimalOnce(t *testing.T) {
+	q, err := tailworld.ParsePrompt(handPrompt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const crit = "The response names exactly 2 animals."
+	if k, ok := KeyOf(crit); !ok || k.Family() != "count" {
+		t.Fatalf("%q is not a count criterion (%v)", crit, k)
+	}
+	for _, c := range []struct {
+		response string
+		want     bool
+	}{
+		{"- Bralo the fox runs 40 km/h.\n- Tomi the owl runs 30 km/h.", true},
+		{"- Bralo the fox runs 40 km/h.\n- Bralo the fox runs 40 km/h.", false},
+		{"- Bralo the fox.\n- Bralo the fox.\n- Tomi the owl.", true},
+		{"- Bralo the fox.\n- Zorbo the owl.", true},
+		{"- Bralo the fox.\n- Tomi the owl.\n- Kesa the goat.", false},
+		{"Bralo is fast and Tomi is fast too.", true},
+		{"Bralo is fast. Bralo is very fast.", false},
+	} {
+		if got := Check(q, c.response, crit); got != c.want {
+			t.Errorf("%q: count says %v, want %v", c.response, got, c.want)
+		}
+	}
+}

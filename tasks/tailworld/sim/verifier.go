@@ -31,7 +31,7 @@ func NewVerifier(seed uint64, flip float64) *Verifier { return &Verifier{Seed: s
 
 // Fingerprint names the verifier in verification-cache keys.
 func (v *Verifier) Fingerprint() string {
-	return fmt.Sprintf("tailworld-sim-verifier/v1 seed=%d flip=%g", v.Seed, v.Flip)
+	return fmt.Sprintf("tailworld-sim-verifier/v2 seed=%d flip=%g", v.Seed, v.Flip)
 }
 
 // Verify answers {"c1": "yes", "c2": "no", ...} for req.Criteria.
@@ -82,10 +82,7 @@ func Check(q tailworld.Request, response, criterion string) bool {
 	words := len(strings.Fields(response))
 	switch k.Family() {
 	case "count": // counts list lines when there is a list, else names
-		if len(items) > 0 {
-			return len(items) == q.Count
-		}
-		return len(namesIn(q, response)) == q.Count
+		return animalsCounted(q, items, response) == q.Count
 	case "filter": // believes the response: an animal passes if its line says the filter word
 		names := 0
 		for _, l := range lines {
@@ -208,4 +205,32 @@ func overlap(response, criterion string) bool {
 		}
 	}
 	return n == 0 || 2*hit >= n
+}
+
+// animalsCounted is how many animals the grader counts: list lines when there
+// is a list, else the names in the text. Either way an animal named a second
+// time is not another animal: a repeated name is the one thing even a hurried
+// grader sees when counting (v1 counted lines and passed "Zupan, Zupan,
+// Zupan" as three animals). Lines naming no animal of the prompt still count.
+func animalsCounted(q tailworld.Request, items []string, response string) int {
+	seen := map[string]bool{}
+	if len(items) == 0 {
+		for _, n := range namesIn(q, response) {
+			seen[n] = true
+		}
+		return len(seen)
+	}
+	n := 0
+	for _, l := range items {
+		ns := namesIn(q, l)
+		if len(ns) == 0 {
+			n++
+			continue
+		}
+		if !seen[ns[len(ns)-1]] {
+			seen[ns[len(ns)-1]] = true
+			n++
+		}
+	}
+	return n
 }
