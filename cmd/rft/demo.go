@@ -29,10 +29,10 @@ import (
 // 2-core machine (README, "The demo", lists them).
 var demoPreset = []string{
 	"seed=1",
-	// lr 2e-4 for 40 steps raises the oracle's gold reward with the rubric
-	// reward (0.204 → 0.246); 5e-4 hacks the gullible verifier instead (rubric
-	// 0.275 → 0.454, gold 0.204 → 0.160, KL 1.9), 1e-4 for 24 steps barely
-	// moves (README, "The demo").
+	// lr 2e-4 for 40 steps raises the oracle's gold reward of the samples
+	// with the rubric reward (0.178 → 0.234, rubric 0.280 → 0.452); at 5e-4
+	// and 1e-3 the policy pleases the gullible verifier and loses against the
+	// reference (README, "The demo", has the measured grid).
 	"train.steps=40", "train.lr=2e-4", "train.warmup_steps=2", "train.grad_accum=4",
 	"grpo.group_size=8", "grpo.prompts_per_step=8", "grpo.beta=0.01", "grpo.loss_type=grpo",
 	"rollout.temperature=1", "rollout.max_tokens=64",
