@@ -62,7 +62,7 @@ var (
 	// and 2 (its lists repeat animals). So the reference is set 60% of the way
 	// from poor to referenceTop, the point of a 0.1 grid where the committed
 	// base (assets/tailworld-base, greedy) wins 9.0% on world 2's eval split,
-	// chosen before any GRPO run against it (docs/BASE.md, "Calibration").
+	// chosen from the base policy's answers alone (docs/BASE.md, "Calibration").
 	reference = Lerp(poor, referenceTop, referenceQuality)
 )
 
