@@ -29,14 +29,7 @@ func TestReferenceCalibratedToTheBasePolicy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var sum struct {
-			Models map[string]struct {
-				WinRate float64 `json:"win_rate"`
-				Wins    int     `json:"wins"`
-				Ties    int     `json:"ties"`
-				N       int     `json:"n"`
-			}
-		}
+		var sum EvalSummary
 		if err := json.Unmarshal(raw, &sum); err != nil {
 			t.Fatal(err)
 		}

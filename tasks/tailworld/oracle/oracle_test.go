@@ -36,7 +36,7 @@ func TestReferenceBetweenBaseAndGreat(t *testing.T) {
 					t.Fatal(err)
 				}
 				n++
-				score += map[eval.Verdict]float64{eval.Win: 1, eval.Tie: .5}[v]
+				score += eval.Score(v)
 			}
 			return score / n
 		}
