@@ -30,6 +30,12 @@ type Demo struct {
 	PoolSize     int    `yaml:"pool_size"`     // candidates per prompt (great & diverse responders)
 	Iterations   int    `yaml:"iterations"`    // RTD iterations per rubric
 	Pool         string `yaml:"pool"`          // good, great, great-diverse or null
+	// Reward is what GRPO maximises: rubric (the refined rubrics through the
+	// gullible verifier, the demo itself), initial (the unrefined rubrics:
+	// what refinement adds) or oracle (tailworld's r*, a reward no real task
+	// has: the ceiling, which says whether the reward or the policy limits
+	// the gain).
+	Reward string `yaml:"reward"`
 }
 
 // Model says where the policy starts: a Hugging Face directory, or a size
@@ -177,7 +183,7 @@ func Defaults() Job {
 		},
 		Reward: Reward{Mode: "batched", Aggregate: "mean", Scale: 1},
 		Demo: Demo{Base: "assets/tailworld-base", WorldSeed: 1, TrainPrompts: 64, EvalPrompts: 200, PoolSize: 16,
-			Iterations: 4, Pool: "great-diverse"},
+			Iterations: 4, Pool: "great-diverse", Reward: "rubric"},
 		Rollout:    Rollout{Temperature: 1.0, TopP: 1.0, MaxTokens: 256, Concurrency: 8},
 		Checkpoint: Checkpoint{Every: 50},
 		RM:         RM{Input: "chat", Prompts: 400, EvalPrompts: 100},

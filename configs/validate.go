@@ -152,6 +152,7 @@ func (j *Job) Validate() error {
 		bad("demo.iterations", "must be non-negative (0: initial rubrics only), got %d", d.Iterations)
 	}
 	oneOf("demo.pool", d.Pool, "good", "great", "great-diverse", "null")
+	oneOf("demo.reward", d.Reward, "rubric", "initial", "oracle")
 	if j.Eval.Every < 0 {
 		bad("eval.every", "must be non-negative (0: only at the end), got %d", j.Eval.Every)
 	}

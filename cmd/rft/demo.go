@@ -20,6 +20,7 @@ import (
 	runreport "github.com/rft-dev/rft/report"
 	"github.com/rft-dev/rft/rubric"
 	"github.com/rft-dev/rft/tasks/tailworld"
+	"github.com/rft-dev/rft/tasks/tailworld/oracle"
 	"github.com/rft-dev/rft/tasks/tailworld/sim"
 	"github.com/spf13/cobra"
 )
@@ -61,7 +62,8 @@ func newDemoCmd() *cobra.Command {
   2. generates an initial rubric per training prompt (simulated proposer) and refines it
      with Refinement-through-Differentiation on the pools (demo.iterations);
   3. trains the base policy (demo.base, built by make base) with GRPO on the refined rubric
-     reward (simulated, gullible verifier), logging the oracle's gold reward beside it;
+     reward (simulated, gullible verifier), logging the oracle's gold reward beside it
+     (demo.reward: initial trains on the unrefined rubrics, oracle on r* itself);
   4. evaluates base and final checkpoints against the reference responses with the
      oracle judge and prints win-rates with 95% intervals and their paired difference.
 Writes summary.json and RUN_DIR/train/report.html. Settings: the demo section and the
@@ -137,6 +139,7 @@ type DemoSummary struct {
 		RefinementChanges int     `json:"refinement_iterations_that_changed"`
 	} `json:"rubrics"`
 	Train   *grpo.Summary      `json:"train"`
+	Reward  string             `json:"reward"` // demo.reward: what GRPO maximised
 	Seconds map[string]float64 `json:"seconds"`
 	Report  string             `json:"report"`
 }
@@ -241,6 +244,10 @@ func runDemo(ctx context.Context, job *configs.Job, out string, progress io.Writ
 	job.Data.Train, job.Data.Eval = paths["prompts"], paths["eval"]
 	job.Reward.Rubrics, job.Eval.Reference = paths["refined"], paths["refs"]
 	job.Reward.Cache = filepath.Join(out, "verify-cache")
+	if d.Reward == "initial" {
+		job.Reward.Rubrics = paths["initial"]
+	}
+	sum.Reward = d.Reward
 	if err := job.Validate(); err != nil {
 		return nil, inputErr(err)
 	}
@@ -250,6 +257,11 @@ func runDemo(ctx context.Context, job *configs.Job, out string, progress io.Writ
 		return nil, inputErr(err)
 	}
 	defer closeFn()
+	if d.Reward == "oracle" {
+		// The ceiling control: r* itself, as the Mechanism-1 arms of rft
+		// replicate use it (with no error injected).
+		opts.Reward = oracle.Reward{}
+	}
 	s, err := grpo.Prepare(nil, job, opts)
 	if err != nil {
 		return nil, inputErr(err)
@@ -366,11 +378,22 @@ func writeJSONL(path string, recs any) error {
 	})
 }
 
+// rewardLabel names demo.reward in the summary line.
+func rewardLabel(kind string) string {
+	switch kind {
+	case "initial":
+		return "initial-rubric"
+	case "oracle":
+		return "oracle (r*)"
+	}
+	return "rubric"
+}
+
 func printDemoSummary(w io.Writer, sum *DemoSummary) error {
 	fmt.Fprintf(w, "\nrubrics: %d prompts, %.1f criteria initially, %.1f after RTD (%d refining iterations changed a rubric)\n",
 		sum.Rubrics.Prompts, sum.Rubrics.InitialCriteria, sum.Rubrics.RefinedCriteria, sum.Rubrics.RefinementChanges)
 	if t := sum.Train; t != nil {
-		fmt.Fprintf(w, "training: %d steps, rubric reward %.3f → %.3f, KL %.4f", t.Steps, t.RewardFirst, t.RewardLast, t.KLLast)
+		fmt.Fprintf(w, "training: %d steps, %s reward %.3f → %.3f, KL %.4f", t.Steps, rewardLabel(sum.Reward), t.RewardFirst, t.RewardLast, t.KLLast)
 		if t.GoldFirst != nil && t.GoldLast != nil {
 			fmt.Fprintf(w, ", gold reward %.3f → %.3f", *t.GoldFirst, *t.GoldLast)
 		}

@@ -80,3 +80,53 @@ func TestDemoRequireGain(t *testing.T) {
 		t.Fatalf("message does not give the interval: %v", err)
 	}
 }
+
+// demo.reward picks what GRPO maximises: with oracle every rollout's reward
+// is its gold reward r*; with initial the rewards differ from the refined
+// rubrics' on the same seed; an unknown value is bad input naming the key.
+func TestDemoRewardChoice(t *testing.T) {
+	base := tinyBase(t)
+	samples := func(kind string) (rewards, golds []float64) {
+		out := filepath.Join(t.TempDir(), kind)
+		code, stdout, stderr := rft(t, "--quiet", "demo", "--quick", "--set", "demo.base="+base, "--set", "demo.reward="+kind, "--out", out)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s\n%s", kind, code, stdout, stderr)
+		}
+		var sum DemoSummary
+		data, _ := os.ReadFile(filepath.Join(out, "summary.json"))
+		if err := json.Unmarshal(data, &sum); err != nil || sum.Reward != kind {
+			t.Fatalf("%s: summary reward %q (%v)", kind, sum.Reward, err)
+		}
+		data, _ = os.ReadFile(filepath.Join(out, "train", "samples.jsonl"))
+		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			var rec struct {
+				Reward float64  `json:"reward"`
+				Gold   *float64 `json:"gold"`
+			}
+			if err := json.Unmarshal([]byte(line), &rec); err != nil || rec.Gold == nil {
+				t.Fatalf("%s: sample %q (%v)", kind, line, err)
+			}
+			rewards, golds = append(rewards, rec.Reward), append(golds, *rec.Gold)
+		}
+		return rewards, golds
+	}
+	rw, gold := samples("oracle")
+	for i := range rw {
+		if rw[i] != gold[i] {
+			t.Fatalf("oracle: sample %d reward %v, gold %v", i, rw[i], gold[i])
+		}
+	}
+	refined, _ := samples("rubric")
+	initial, _ := samples("initial")
+	same := len(refined) == len(initial)
+	for i := 0; same && i < len(refined); i++ {
+		same = refined[i] == initial[i]
+	}
+	if same {
+		t.Fatal("initial and refined rubrics gave the same rewards: demo.reward=initial did not switch rubrics")
+	}
+	code, _, stderr := rft(t, "demo", "--quick", "--set", "demo.base="+base, "--set", "demo.reward=gold", "--out", filepath.Join(t.TempDir(), "bad"))
+	if code != 2 || !strings.Contains(stderr, "demo.reward") {
+		t.Fatalf("demo.reward=gold: exit %d %q", code, stderr)
+	}
+}
