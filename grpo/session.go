@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 
 	"github.com/rft-dev/rft/checkpoints"
 	"github.com/rft-dev/rft/configs"
@@ -185,7 +184,7 @@ func (s *Session) loadBase() (*policy.Params[float32], error) {
 		if s.tmpl, err = tokenizer.LoadChatTemplate(m.Path); err != nil {
 			return nil, err
 		}
-		s.eos = eosIDs(p.Config, s.tok, s.tmpl)
+		s.eos = tokenizer.StopIDs(p.Config.EOS, s.tok, s.tmpl)
 		return p, nil
 	}
 	if m.Tokenizer == "" {
@@ -200,21 +199,9 @@ func (s *Session) loadBase() (*policy.Params[float32], error) {
 		return nil, fmt.Errorf("model.init: %w", err)
 	}
 	c.VocabSize = s.tok.VocabSize()
-	c.EOS = eosIDs(c, s.tok, s.tmpl)
+	c.EOS = tokenizer.StopIDs(c.EOS, s.tok, s.tmpl)
 	s.eos = c.EOS
 	return policy.InitParams[float32](c, s.job.Seed), nil
-}
-
-// eosIDs are the ids that end a completion: the model's EOS list plus the
-// chat template's end-of-turn token.
-func eosIDs(c *policy.Config, tok *tokenizer.Tokenizer, tmpl tokenizer.ChatTemplate) []int {
-	ids := append([]int(nil), c.EOS...)
-	for _, name := range []string{tmpl.EndOfTurnToken(), tokenizer.EndOfText} {
-		if id, ok := tok.TokenID(name); ok && !slices.Contains(ids, id) {
-			ids = append(ids, id)
-		}
-	}
-	return ids
 }
 
 // renderPrompts tokenises every prompt once: chat messages through the chat

@@ -20,17 +20,13 @@ type Local struct {
 	tok    *tokenizer.Tokenizer
 	tmpl   tokenizer.ChatTemplate
 	name   string
-	eos    []int // the model's EOS ids and the template's end-of-turn token
+	eos    []int // tokenizer.StopIDs: the model's EOS ids, end of turn, end of text
 }
 
 // NewLocal serves engine with its tokenizer and chat template under a model
 // name.
 func NewLocal(engine *policy.Engine, tok *tokenizer.Tokenizer, tmpl tokenizer.ChatTemplate, name string) *Local {
-	eos := slices.Clone(engine.Config().EOS)
-	if id, ok := tok.TokenID(tmpl.EndOfTurnToken()); ok && !slices.Contains(eos, id) {
-		eos = append(eos, id)
-	}
-	return &Local{engine: engine, tok: tok, tmpl: tmpl, name: name, eos: eos}
+	return &Local{engine: engine, tok: tok, tmpl: tmpl, name: name, eos: tokenizer.StopIDs(engine.Config().EOS, tok, tmpl)}
 }
 
 // OpenLocal loads a Hugging Face checkpoint directory (weights,
@@ -73,8 +69,8 @@ func (l *Local) Tokenizer() *tokenizer.Tokenizer { return l.tok }
 
 func (l *Local) Template() tokenizer.ChatTemplate { return l.tmpl }
 
-// EOS lists the ids that end a completion: the model's and the template's
-// end-of-turn token.
+// EOS lists the ids that end a completion (tokenizer.StopIDs), the ones
+// the trainer stops at.
 func (l *Local) EOS() []int { return slices.Clone(l.eos) }
 
 // Chat renders the conversation with the chat template and generates from

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -75,6 +76,21 @@ func (c ChatTemplate) EndOfTurnToken() string {
 		return "<|eot_id|>"
 	}
 	return EndOfTurn
+}
+
+// StopIDs are the ids that end a completion: the model's EOS ids, then the
+// template's end-of-turn token and the end-of-document token where tok has
+// them (as a Hugging Face generation_config lists both for chat models).
+// The trainer and every in-process backend use it, so a policy stops where
+// it was trained to stop.
+func StopIDs(modelEOS []int, tok *Tokenizer, tmpl ChatTemplate) []int {
+	ids := slices.Clone(modelEOS)
+	for _, name := range []string{tmpl.EndOfTurnToken(), EndOfText} {
+		if id, ok := tok.TokenID(name); ok && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // Render writes msgs in the template; addGenerationPrompt appends the header

@@ -268,3 +268,28 @@ func BenchmarkEncode(b *testing.B) {
 		})
 	}
 }
+
+// StopIDs: the model's EOS ids first, then end of turn and end of text where
+// the vocabulary has them, each once; a ChatML template's <|im_end|> is not
+// in this vocabulary, so it adds nothing.
+func TestStopIDs(t *testing.T) {
+	tk, err := Train(strings.NewReader("a cat sat on a mat. a dog sat on a log."), 300, DefaultSpecials)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end, ok1 := tk.TokenID(EndOfTurn)
+	eot, ok2 := tk.TokenID(EndOfText)
+	if !ok1 || !ok2 {
+		t.Fatalf("specials missing: %v %v", ok1, ok2)
+	}
+	if got, want := StopIDs([]int{7}, tk, Plain), []int{7, end, eot}; !slices.Equal(got, want) {
+		t.Fatalf("StopIDs = %v, want %v", got, want)
+	}
+	if got, want := StopIDs([]int{eot}, tk, Plain), []int{eot, end}; !slices.Equal(got, want) {
+		t.Fatalf("StopIDs with EOS already listed = %v, want %v", got, want)
+	}
+	model := []int{3}
+	if got, want := StopIDs(model, tk, ChatTemplate{Family: FamilyChatML}), []int{3, eot}; !slices.Equal(got, want) || len(model) != 1 {
+		t.Fatalf("ChatML: %v, want %v (model EOS %v untouched)", got, want, model)
+	}
+}
