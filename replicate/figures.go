@@ -84,43 +84,17 @@ func Figures(order []string, res Results) ([]runreport.Plot, error) {
 // meanMetrics averages proxy and gold rewards over the seeds at each step
 // every seed logged.
 func meanMetrics(r *ArmResult) (steps, proxy, gold []float64) {
-	type acc struct {
-		n, ng     int
-		p, g      float64
-		stepValue int
-	}
-	m := map[int]*acc{}
+	var series [][]stepValue
 	for _, s := range r.Seeds {
+		var pts []stepValue
 		for _, p := range s.Metrics {
-			a := m[p.Step]
-			if a == nil {
-				a = &acc{stepValue: p.Step}
-				m[p.Step] = a
-			}
-			a.n++
-			a.p += p.Proxy
-			if p.Gold != nil {
-				a.ng++
-				a.g += *p.Gold
-			}
+			pts = append(pts, stepValue{step: p.Step, v: p.Proxy, w: p.Gold})
 		}
+		series = append(series, pts)
 	}
-	var keys []int
-	for k, a := range m {
-		if a.n == len(r.Seeds) {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		a := m[k]
+	at, proxy, gold := meanOverSeeds(series)
+	for _, k := range at {
 		steps = append(steps, float64(k))
-		proxy = append(proxy, a.p/float64(a.n))
-		g := math.NaN()
-		if a.ng == a.n {
-			g = a.g / float64(a.ng)
-		}
-		gold = append(gold, g)
 	}
 	return steps, proxy, gold
 }

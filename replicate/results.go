@@ -146,43 +146,65 @@ func (r *ArmResult) meanCurve() (steps []int, win, kl []float64) {
 	if r == nil || len(r.Seeds) == 0 {
 		return nil, nil, nil
 	}
+	var series [][]stepValue
+	for _, s := range r.Seeds {
+		var pts []stepValue
+		for _, p := range s.Curve {
+			pts = append(pts, stepValue{step: p.Step, v: p.WinRate, w: p.KL})
+		}
+		series = append(series, pts)
+	}
+	return meanOverSeeds(series)
+}
+
+// stepValue is one seed's value at a step, with an optional second value
+// (nil where that seed did not log it).
+type stepValue struct {
+	step int
+	v    float64
+	w    *float64
+}
+
+// meanOverSeeds averages per-seed series at each step that every series
+// has, in step order; the second value's mean is NaN at a step unless every
+// series has it there.
+func meanOverSeeds(series [][]stepValue) (steps []int, v, w []float64) {
 	type acc struct {
-		n, nkl   int
-		win, kl  float64
-		hasKLAll bool
+		n, nw int
+		v, w  float64
 	}
 	m := map[int]*acc{}
-	for _, s := range r.Seeds {
-		for _, p := range s.Curve {
-			a := m[p.Step]
+	for _, s := range series {
+		for _, p := range s {
+			a := m[p.step]
 			if a == nil {
-				a = &acc{hasKLAll: true}
-				m[p.Step] = a
+				a = &acc{}
+				m[p.step] = a
 			}
 			a.n++
-			a.win += p.WinRate
-			if p.KL != nil {
-				a.nkl++
-				a.kl += *p.KL
+			a.v += p.v
+			if p.w != nil {
+				a.nw++
+				a.w += *p.w
 			}
 		}
 	}
 	for step, a := range m {
-		if a.n == len(r.Seeds) {
+		if a.n == len(series) {
 			steps = append(steps, step)
 		}
 	}
 	slices.Sort(steps)
 	for _, step := range steps {
 		a := m[step]
-		win = append(win, a.win/float64(a.n))
-		k := nan()
-		if a.nkl == a.n {
-			k = a.kl / float64(a.nkl)
+		v = append(v, a.v/float64(a.n))
+		x := nan()
+		if a.nw == a.n {
+			x = a.w / float64(a.nw)
 		}
-		kl = append(kl, k)
+		w = append(w, x)
 	}
-	return steps, win, kl
+	return steps, v, w
 }
 
 // pooledProbe concatenates the probe outcomes of every seed.
