@@ -44,7 +44,7 @@ lint: ## gofmt and go vet
 demo: build ## the whole loop on tailworld, offline (about 6 minutes on 2 cores; README "The demo")
 	$(BIN) demo $(DEMO_FLAGS)
 
-replicate: build ## the paper's comparison on tailworld, default size (about 2 hours on 2 cores; docs/REPLICATE.md)
+replicate: build ## the paper's comparison on tailworld, default size (about 1 hour on 2 cores; docs/REPLICATE.md)
 	$(BIN) replicate --config configs/replicate-tailworld.yaml --out runs/replicate
 
 base: build ## train the tailworld base policy into assets/tailworld-base (docs/BASE.md; ~45 min on 2 cores)

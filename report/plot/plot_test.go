@@ -141,3 +141,18 @@ func TestTicks(t *testing.T) {
 		}
 	}
 }
+
+// TestPaletteColoursDiffer: series are told apart by colour alone, so no two
+// palette entries may be the same (a replicate run plots eleven arms).
+func TestPaletteColoursDiffer(t *testing.T) {
+	if len(Palette) < 11 {
+		t.Fatalf("palette has %d colours; a replicate run plots 11 series", len(Palette))
+	}
+	seen := map[color.RGBA]int{}
+	for i, c := range Palette {
+		if j, ok := seen[c]; ok {
+			t.Errorf("palette colours %d and %d are both %v", j, i, c)
+		}
+		seen[c] = i
+	}
+}
