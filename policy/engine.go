@@ -25,6 +25,9 @@ type GenRequest struct {
 	// path, DESIGN.md decision 6); otherwise the raw ones at T = 1, as the
 	// public APIs report.
 	SampledLogprobs bool
+	// Penalties against repeating tokens (penalty.go); they cannot be
+	// combined with SampledLogprobs.
+	Penalties Penalties
 	// Stop, when set, is called after each token of sample i with all its
 	// tokens so far; returning true ends the sample with reason "stop" (the
 	// server implements stop strings with it). It runs on the engine's
@@ -156,6 +159,11 @@ func (r *GenRequest) Validate(c *Config) error {
 		return fmt.Errorf("top_k: must be non-negative, got %d", r.TopK)
 	case r.TopLogprobs < 0 || r.TopLogprobs > 20:
 		return fmt.Errorf("top_logprobs: %d is not in [0, 20]", r.TopLogprobs)
+	case r.SampledLogprobs && r.Penalties.Active():
+		return fmt.Errorf("penalties: cannot be combined with sampled log-probabilities (a trainer cannot recompute a penalised distribution)")
+	}
+	if err := r.Penalties.Validate(); err != nil {
+		return err
 	}
 	for _, id := range r.Prompt {
 		if id < 0 || id >= c.VocabSize {

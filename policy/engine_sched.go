@@ -167,6 +167,7 @@ func (s *scheduler) prefill() {
 		for i := range j.seqs {
 			q := &genSeq{job: j, i: i, sampler: newTokenSampler(SampleOptions{Temperature: j.req.Temperature,
 				TopP: j.req.TopP, TopK: j.req.TopK, MinP: j.req.MinP}, rand.New(rand.NewPCG(j.req.Seed, uint64(i))))}
+			q.sampler.penalise(j.req.Penalties, j.req.Prompt, V)
 			q.out.Tokens = make([]int, 0, min(j.limit, 256))
 			q.out.Logprobs = make([]float32, 0, min(j.limit, 256))
 			j.seqs[i] = q

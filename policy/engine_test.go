@@ -60,7 +60,7 @@ func sameResult(a, b *GenResult) error {
 
 // TestEngineMatchesReference: the KV-cached engine gives exactly the tokens
 // of the full-recompute reference Generate, greedy and sampled (same
-// sampler, same per-sample streams), on every architecture.
+// sampler, same per-sample streams, same penalties), on every architecture.
 func TestEngineMatchesReference(t *testing.T) {
 	for arch := range tinyConfigs() {
 		e, m := tinyEngine(t, arch, 4)
@@ -71,9 +71,11 @@ func TestEngineMatchesReference(t *testing.T) {
 			{MaxTokens: 30, Temperature: 0.8, TopP: 0.9, TopK: 6, Seed: 11},
 			{MaxTokens: 30, Temperature: 1.3, MinP: 0.05, Seed: 12},
 			{MaxTokens: 30, Temperature: 1, Seed: 13, EOS: []int{2}},
+			{MaxTokens: 30, Temperature: 0, Penalties: Penalties{Presence: 0.8, Frequency: 0.3, Repetition: 1.3}},
+			{MaxTokens: 30, Temperature: 0.9, TopK: 8, Seed: 14, Penalties: Penalties{Presence: -0.5, Frequency: 1.5}},
 		} {
 			res := mustGenerate(t, e, GenRequest{Prompt: prompt, N: 3, MaxTokens: opts.MaxTokens, Temperature: opts.Temperature,
-				TopP: opts.TopP, TopK: opts.TopK, MinP: opts.MinP, Seed: opts.Seed, EOS: opts.EOS})
+				TopP: opts.TopP, TopK: opts.TopK, MinP: opts.MinP, Seed: opts.Seed, EOS: opts.EOS, Penalties: opts.Penalties})
 			for i, s := range res.Samples {
 				ref, err := Generate(m, ws, prompt, opts, i)
 				if err != nil {

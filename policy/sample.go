@@ -15,6 +15,7 @@ type SampleOptions struct {
 	MinP        float64 // 0 disables
 	Seed        uint64
 	EOS         []int // generation stops after any of these (included in the output)
+	Penalties   Penalties
 }
 
 // GreedyBelow is the temperature under which sampling is greedy.
@@ -33,6 +34,7 @@ type Completion struct {
 // from its own stream, so samples do not depend on each other.
 func Generate(m *Model[float32], ws *Workspace[float32], prompt []int, opts SampleOptions, sample int) (Completion, error) {
 	sampler := newTokenSampler(opts, rand.New(rand.NewPCG(opts.Seed, uint64(sample))))
+	sampler.penalise(opts.Penalties, prompt, m.Config.VocabSize)
 	seq := slices.Clone(prompt)
 	var out Completion
 	limit := min(opts.MaxTokens, m.Config.MaxPositions-len(prompt))

@@ -26,10 +26,19 @@ type tokenSampler struct {
 	rng                     *rand.Rand
 	w                       []float64 // exp((logit − max)/T), per id
 	idx                     []int32
+	pen                     *penaltyState // nil: no penalties
 }
 
 func newTokenSampler(o SampleOptions, rng *rand.Rand) *tokenSampler {
 	return &tokenSampler{temperature: o.Temperature, topP: o.TopP, topK: o.TopK, minP: o.MinP, rng: rng}
+}
+
+// penalise makes the sampler apply p, with prompt as the history the
+// repetition penalty starts from.
+func (s *tokenSampler) penalise(p Penalties, prompt []int, vocab int) {
+	if p.Active() {
+		s.pen = newPenaltyState(p, prompt, vocab)
+	}
 }
 
 func argmax(logits []float32) int {
@@ -49,8 +58,18 @@ func argmax(logits []float32) int {
 // a draw's cost. 0 takes every token, so the search always ends.
 var candidateFloors = [...]float64{1e-4, 1e-9, 0}
 
-// pick draws one token id from logits [V].
+// pick draws one token id from logits [V], after the sequence's penalties.
 func (s *tokenSampler) pick(logits []float32) int {
+	if s.pen == nil {
+		return s.pickFrom(logits)
+	}
+	t := s.pickFrom(s.pen.apply(logits))
+	s.pen.accept(t)
+	return t
+}
+
+// pickFrom draws one token id from logits [V] as they are.
+func (s *tokenSampler) pickFrom(logits []float32) int {
 	if s.temperature < GreedyBelow {
 		return argmax(logits)
 	}

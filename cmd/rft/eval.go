@@ -27,6 +27,7 @@ type evalFlags struct {
 	checkpoint, run, judge, reference, prompts, baseline, out string
 	n, maxTokens, worldSeed                                   int
 	temperature                                               float64
+	penalties                                                 policy.Penalties
 	seed                                                      uint64
 	baseURLs                                                  []string
 }
@@ -52,6 +53,9 @@ per evaluated model, win_rate, wins, ties, losses, n, ci_low and ci_high (Wilson
 			if f.n < 1 {
 				return inputErr(fmt.Errorf("--n: must be at least 1, got %d", f.n))
 			}
+			if err := f.penalties.Validate(); err != nil {
+				return inputErr(fmt.Errorf("--%s", strings.Replace(err.Error(), "_", "-", 1)))
+			}
 			sum, err := runEval(cmd.Context(), &f)
 			if err != nil {
 				return err
@@ -71,6 +75,9 @@ per evaluated model, win_rate, wins, ties, losses, n, ci_low and ci_high (Wilson
 	fl.IntVar(&f.worldSeed, "world-seed", 1, "seed of the tailworld world")
 	fl.IntVar(&f.maxTokens, "max-tokens", 256, "completion length limit")
 	fl.Float64Var(&f.temperature, "temperature", 0, "sampling temperature (0: greedy)")
+	fl.Float64Var(&f.penalties.Presence, "presence-penalty", 0, "OpenAI's presence penalty in [-2, 2], for both models (policy.Penalties)")
+	fl.Float64Var(&f.penalties.Frequency, "frequency-penalty", 0, "OpenAI's frequency penalty in [-2, 2], for both models")
+	fl.Float64Var(&f.penalties.Repetition, "repetition-penalty", 0, "vLLM's repetition penalty (positive; 0 or 1: off), for both models")
 	fl.Uint64Var(&f.seed, "seed", 1, "seed of sampling and of the bootstrap")
 	fl.StringSliceVar(&f.baseURLs, "base-url", nil, "endpoint(s) of an LLM judge")
 	cmd.AddCommand(newProbeCmd())
@@ -135,6 +142,7 @@ func evalModel(ctx context.Context, f *evalFlags, judge eval.Judge, set *evalSet
 	}
 	ev := &winRateEvaluator{judge: judge, prompts: set.prompts, refs: set.refs, seed: f.seed}
 	ev.temperature = f.temperature
+	pol.penalties = f.penalties
 	v, texts, err := ev.verdictsWithTexts(ctx, pol)
 	if err != nil {
 		return nil, nil, err

@@ -85,6 +85,8 @@ func TestEvalBadInput(t *testing.T) {
 		{[]string{"eval", "--checkpoint", "x", "--run", "y"}, "exactly one of"},
 		{[]string{"eval", "--checkpoint", "/nope", "--n", "2"}, "config.json"},
 		{[]string{"eval", "--run", "/nope"}, "not a run directory"},
+		{[]string{"eval", "--checkpoint", "x", "--presence-penalty", "2.5"}, "--presence-penalty: 2.5 is not in [-2, 2]"},
+		{[]string{"eval", "--checkpoint", "x", "--repetition-penalty", "-1"}, "--repetition-penalty"},
 	} {
 		code, _, stderr := rft(t, c.args...)
 		if code != 2 || !strings.Contains(stderr, c.want) {

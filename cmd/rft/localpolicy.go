@@ -21,6 +21,7 @@ type localPolicy struct {
 	tmpl      tokenizer.ChatTemplate
 	eos       []int
 	maxTokens int
+	penalties policy.Penalties // decoding penalties (rft eval's flags)
 }
 
 func openLocalPolicy(dir string, maxTokens int) (*localPolicy, error) {
@@ -50,7 +51,7 @@ func (l *localPolicy) Complete(ctx context.Context, p grpo.Prompt, temperature f
 	if maxTok < 1 {
 		return "", fmt.Errorf("prompt %q does not fit the context window", p.ID)
 	}
-	res, err := l.engine.Generate(ctx, policy.GenRequest{Prompt: ids, N: 1, MaxTokens: maxTok, Temperature: temperature, Seed: seed, EOS: l.eos})
+	res, err := l.engine.Generate(ctx, policy.GenRequest{Prompt: ids, N: 1, MaxTokens: maxTok, Temperature: temperature, Seed: seed, EOS: l.eos, Penalties: l.penalties})
 	if err != nil {
 		return "", err
 	}

@@ -25,7 +25,13 @@
 // stream_options.include_usage, usage) and POST /v1/completions (a prompt
 // string, an array of one string or an array of token ids; legacy integer
 // logprobs; max_tokens defaults to 16 as in OpenAI's API). top_k and min_p
-// are accepted as vLLM accepts them.
+// are accepted as vLLM accepts them. presence_penalty and frequency_penalty
+// (OpenAI's, in [-2, 2], over the tokens generated so far) and
+// repetition_penalty (vLLM's, positive, over the prompt's and the generated
+// tokens) are applied as vLLM applies them (policy.Penalties); the
+// log-probabilities reported stay the unpenalised ones. The Ollama endpoints
+// accept repeat_penalty, presence_penalty and frequency_penalty and ignore
+// them, as Ollama's own Go runner does.
 //
 // Temperatures below 1e-5 are greedy: go-openai drops "temperature": 0, so
 // its users send 1e-6.

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 
 	"github.com/rft-dev/rft/policy/tokenizer"
@@ -68,8 +69,8 @@ type streamOptions struct {
 	IncludeUsage bool `json:"include_usage"`
 }
 
-// openaiSampling is the part of a request both endpoints share. TopK and
-// MinP are vLLM's extensions; SampledLogprobs is rft's.
+// openaiSampling is the part of a request both endpoints share. TopK, MinP
+// and RepetitionPenalty are vLLM's extensions; SampledLogprobs is rft's.
 type openaiSampling struct {
 	Model               string         `json:"model"`
 	N                   *int           `json:"n"`
@@ -81,6 +82,9 @@ type openaiSampling struct {
 	TopP                *float64       `json:"top_p"`
 	TopK                *int           `json:"top_k"`
 	MinP                *float64       `json:"min_p"`
+	PresencePenalty     *float64       `json:"presence_penalty"`
+	FrequencyPenalty    *float64       `json:"frequency_penalty"`
+	RepetitionPenalty   *float64       `json:"repetition_penalty"`
 	Stream              bool           `json:"stream"`
 	StreamOptions       *streamOptions `json:"stream_options"`
 	SampledLogprobs     bool           `json:"sampled_logprobs"`
@@ -173,6 +177,28 @@ func (s *Server) openaiParams(q *openaiSampling, defaultMax int) (sampling, *api
 			}
 			p.topK = *q.TopK
 		}
+	}
+	for _, pen := range []struct {
+		name string
+		v    *float64
+		dst  *float64
+	}{{"presence_penalty", q.PresencePenalty, &p.penalties.Presence}, {"frequency_penalty", q.FrequencyPenalty, &p.penalties.Frequency}} {
+		if pen.v == nil {
+			continue
+		}
+		if e := numRange(pen.name, *pen.v, -2, 2); e != nil {
+			return p, e
+		}
+		*pen.dst = *pen.v
+	}
+	if q.RepetitionPenalty != nil {
+		if *q.RepetitionPenalty <= 0 || math.IsNaN(*q.RepetitionPenalty) { // vLLM: must be positive
+			return p, &apiError{status: http.StatusBadRequest, msg: fmt.Sprintf("Invalid 'repetition_penalty': must be greater than zero, got %g.", *q.RepetitionPenalty), param: "repetition_penalty", code: "invalid_value"}
+		}
+		p.penalties.Repetition = *q.RepetitionPenalty
+	}
+	if p.sampled && p.penalties.Active() {
+		return p, &apiError{status: http.StatusBadRequest, msg: "'sampled_logprobs' cannot be combined with presence_penalty, frequency_penalty or repetition_penalty: a trainer cannot recompute a penalised distribution.", param: "sampled_logprobs", code: "invalid_value"}
 	}
 	if q.Seed != nil {
 		seed := uint64(*q.Seed)

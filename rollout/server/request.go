@@ -24,6 +24,7 @@ type sampling struct {
 	logprobs    bool
 	topLogprobs int
 	sampled     bool // rft extension: log-probabilities of the sampled distribution
+	penalties   policy.Penalties
 }
 
 // job builds the engine request for prompt. It checks what the engine would
@@ -56,6 +57,7 @@ func (s *Server) job(prompt []int, p sampling) (*genJob, *apiError) {
 			MinP:            p.minP,
 			Seed:            seed,
 			SampledLogprobs: p.sampled,
+			Penalties:       p.penalties,
 		},
 		stops:    stops,
 		logprobs: p.logprobs,

@@ -1,0 +1,103 @@
+package policy
+
+import "fmt"
+
+// Penalties are the repetition penalties of the public serving APIs, applied
+// to the logits before temperature and truncation, as vLLM applies them:
+//
+//   - Repetition (vLLM's and transformers' repetition_penalty): the logit of
+//     every token that occurs in the prompt or the output so far is divided
+//     by it when positive and multiplied by it when negative, once per
+//     distinct token. 0 and 1 are off.
+//   - Frequency (OpenAI's frequency_penalty): subtracted from the logit of a
+//     token once for every time it occurs in the output so far.
+//   - Presence (OpenAI's presence_penalty): subtracted once from the logit of
+//     every token that occurs in the output so far.
+//
+// Reported log-probabilities stay those of the unpenalised logits (vLLM's
+// default, raw log-probabilities); a request that asks for the sampled
+// distribution's log-probabilities cannot carry penalties, because no
+// trainer recomputes a penalised distribution.
+type Penalties struct {
+	Repetition float64
+	Frequency  float64
+	Presence   float64
+}
+
+// Active reports whether any penalty changes the logits.
+func (p Penalties) Active() bool {
+	return (p.Repetition != 0 && p.Repetition != 1) || p.Frequency != 0 || p.Presence != 0
+}
+
+// Validate checks the ranges the APIs allow: OpenAI's [-2, 2] for frequency
+// and presence, and a positive repetition penalty (0 meaning off).
+func (p Penalties) Validate() error {
+	switch {
+	case p.Frequency < -2 || p.Frequency > 2:
+		return fmt.Errorf("frequency_penalty: %g is not in [-2, 2]", p.Frequency)
+	case p.Presence < -2 || p.Presence > 2:
+		return fmt.Errorf("presence_penalty: %g is not in [-2, 2]", p.Presence)
+	case p.Repetition < 0:
+		return fmt.Errorf("repetition_penalty: must be positive, got %g", p.Repetition)
+	}
+	return nil
+}
+
+// penaltyState is one sequence's token history for its penalties. Its
+// buffers are allocated once per sequence, so applying allocates nothing.
+type penaltyState struct {
+	Penalties
+	counts   []int32   // occurrences of each id in the output so far
+	inPrompt []bool    // ids of the prompt (repetition penalty only)
+	seen     []int32   // distinct ids of the prompt and the output, in first-seen order
+	scratch  []float32 // the penalised logits
+}
+
+func newPenaltyState(p Penalties, prompt []int, vocab int) *penaltyState {
+	s := &penaltyState{Penalties: p, counts: make([]int32, vocab), scratch: make([]float32, vocab)}
+	if p.Repetition != 0 && p.Repetition != 1 {
+		s.inPrompt = make([]bool, vocab)
+		for _, id := range prompt {
+			if id >= 0 && id < vocab && !s.inPrompt[id] {
+				s.inPrompt[id] = true
+				s.seen = append(s.seen, int32(id))
+			}
+		}
+	}
+	return s
+}
+
+// apply returns logits with the penalties applied, in the state's scratch
+// (logits itself is shared with other samples and the log-probabilities, so
+// it is not written). Only the ids seen so far change.
+func (s *penaltyState) apply(logits []float32) []float32 {
+	out := s.scratch[:len(logits)]
+	copy(out, logits)
+	rep := s.Repetition != 0 && s.Repetition != 1
+	for _, id := range s.seen {
+		x := float64(out[id])
+		if rep {
+			if x > 0 {
+				x /= s.Repetition
+			} else {
+				x *= s.Repetition
+			}
+		}
+		if c := s.counts[id]; c > 0 {
+			x -= float64(c)*s.Frequency + s.Presence
+		}
+		out[id] = float32(x)
+	}
+	return out
+}
+
+// accept records a generated token.
+func (s *penaltyState) accept(id int) {
+	if id < 0 || id >= len(s.counts) {
+		return
+	}
+	if s.counts[id] == 0 && (s.inPrompt == nil || !s.inPrompt[id]) {
+		s.seen = append(s.seen, int32(id))
+	}
+	s.counts[id]++
+}
