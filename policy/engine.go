@@ -160,9 +160,9 @@ func (r *GenRequest) Validate(c *Config) error {
 	case r.TopLogprobs < 0 || r.TopLogprobs > 20:
 		return fmt.Errorf("top_logprobs: %d is not in [0, 20]", r.TopLogprobs)
 	case r.SampledLogprobs && r.Penalties.Active():
-		return fmt.Errorf("penalties: cannot be combined with sampled log-probabilities (a trainer cannot recompute a penalised distribution)")
+		return fmt.Errorf("penalties and logit biases: cannot be combined with sampled log-probabilities (a trainer cannot recompute the adjusted distribution)")
 	}
-	if err := r.Penalties.Validate(); err != nil {
+	if err := r.Penalties.Validate(c.VocabSize); err != nil {
 		return err
 	}
 	for _, id := range r.Prompt {

@@ -73,6 +73,7 @@ func TestEngineMatchesReference(t *testing.T) {
 			{MaxTokens: 30, Temperature: 1, Seed: 13, EOS: []int{2}},
 			{MaxTokens: 30, Temperature: 0, Penalties: Penalties{Presence: 0.8, Frequency: 0.3, Repetition: 1.3}},
 			{MaxTokens: 30, Temperature: 0.9, TopK: 8, Seed: 14, Penalties: Penalties{Presence: -0.5, Frequency: 1.5}},
+			{MaxTokens: 30, Temperature: 0.8, Seed: 15, Penalties: Penalties{Bias: map[int]float64{2: 5, 4: -100}, Repetition: 1.2}},
 		} {
 			res := mustGenerate(t, e, GenRequest{Prompt: prompt, N: 3, MaxTokens: opts.MaxTokens, Temperature: opts.Temperature,
 				TopP: opts.TopP, TopK: opts.TopK, MinP: opts.MinP, Seed: opts.Seed, EOS: opts.EOS, Penalties: opts.Penalties})

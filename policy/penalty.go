@@ -1,6 +1,9 @@
 package policy
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Penalties are the repetition penalties of the public serving APIs, applied
 // to the logits before temperature and truncation, as vLLM applies them:
@@ -13,6 +16,8 @@ import "fmt"
 //     token once for every time it occurs in the output so far.
 //   - Presence (OpenAI's presence_penalty): subtracted once from the logit of
 //     every token that occurs in the output so far.
+//   - Bias (OpenAI's logit_bias): added to the logit of each listed id,
+//     before the penalties (vLLM's order).
 //
 // Reported log-probabilities stay those of the unpenalised logits (vLLM's
 // default, raw log-probabilities); a request that asks for the sampled
@@ -22,16 +27,26 @@ type Penalties struct {
 	Repetition float64
 	Frequency  float64
 	Presence   float64
+	Bias       map[int]float64
 }
 
-// Active reports whether any penalty changes the logits.
+// Active reports whether any penalty or bias changes the logits.
 func (p Penalties) Active() bool {
-	return (p.Repetition != 0 && p.Repetition != 1) || p.Frequency != 0 || p.Presence != 0
+	return (p.Repetition != 0 && p.Repetition != 1) || p.Frequency != 0 || p.Presence != 0 || len(p.Bias) > 0
 }
 
 // Validate checks the ranges the APIs allow: OpenAI's [-2, 2] for frequency
-// and presence, and a positive repetition penalty (0 meaning off).
-func (p Penalties) Validate() error {
+// and presence, a positive repetition penalty (0 meaning off), and biases in
+// [-100, 100] on ids of the vocabulary.
+func (p Penalties) Validate(vocab int) error {
+	for id, b := range p.Bias {
+		switch {
+		case id < 0 || id >= vocab:
+			return fmt.Errorf("logit_bias: token %d is outside the vocabulary [0, %d)", id, vocab)
+		case !(b >= -100 && b <= 100):
+			return fmt.Errorf("logit_bias: the bias of token %d, %g, is not in [-100, 100]", id, b)
+		}
+	}
 	switch {
 	case p.Frequency < -2 || p.Frequency > 2:
 		return fmt.Errorf("frequency_penalty: %g is not in [-2, 2]", p.Frequency)
@@ -50,11 +65,16 @@ type penaltyState struct {
 	counts   []int32   // occurrences of each id in the output so far
 	inPrompt []bool    // ids of the prompt (repetition penalty only)
 	seen     []int32   // distinct ids of the prompt and the output, in first-seen order
+	biasIDs  []int     // ids of Bias, sorted, so that applying is one ordered pass
 	scratch  []float32 // the penalised logits
 }
 
 func newPenaltyState(p Penalties, prompt []int, vocab int) *penaltyState {
 	s := &penaltyState{Penalties: p, counts: make([]int32, vocab), scratch: make([]float32, vocab)}
+	for id := range p.Bias {
+		s.biasIDs = append(s.biasIDs, id)
+	}
+	slices.Sort(s.biasIDs)
 	if p.Repetition != 0 && p.Repetition != 1 {
 		s.inPrompt = make([]bool, vocab)
 		for _, id := range prompt {
@@ -73,6 +93,9 @@ func newPenaltyState(p Penalties, prompt []int, vocab int) *penaltyState {
 func (s *penaltyState) apply(logits []float32) []float32 {
 	out := s.scratch[:len(logits)]
 	copy(out, logits)
+	for _, id := range s.biasIDs {
+		out[id] = float32(float64(out[id]) + s.Bias[id])
+	}
 	rep := s.Repetition != 0 && s.Repetition != 1
 	for _, id := range s.seen {
 		x := float64(out[id])

@@ -9,9 +9,10 @@ import (
 )
 
 // penalisedRef is the definition written out in float64 for one id: the
-// repetition penalty once if the id is in the prompt or the output, then
-// frequency per occurrence in the output and presence once.
+// bias, then the repetition penalty once if the id is in the prompt or the
+// output, then frequency per occurrence in the output and presence once.
 func penalisedRef(x float64, id int, p Penalties, prompt, output []int) float64 {
+	x += p.Bias[id]
 	count := 0
 	for _, t := range output {
 		if t == id {
@@ -42,6 +43,9 @@ func TestPenaltiesApply(t *testing.T) {
 		{Presence: 0.7},
 		{Presence: -0.3, Frequency: 1.1},
 		{Repetition: 1.2, Frequency: 0.5, Presence: 0.25},
+		{Bias: map[int]float64{0: -100, 5: 2.5}},
+		// the bias comes first: id 1 (-1 + 3 = 2 > 0) is divided, not multiplied
+		{Bias: map[int]float64{1: 3, 7: -0.5}, Repetition: 2, Presence: 0.5},
 	} {
 		s := newPenaltyState(p, prompt, len(logits))
 		for _, id := range output {
@@ -60,7 +64,7 @@ func TestPenaltiesApply(t *testing.T) {
 		}
 		// Frequency and presence read the output only: id 6 is in the
 		// prompt and never generated.
-		if p.Repetition == 0 && got[6] != logits[6] {
+		if p.Repetition == 0 && p.Bias[6] == 0 && got[6] != logits[6] {
 			t.Errorf("%+v: a prompt-only token is penalised without a repetition penalty", p)
 		}
 	}
@@ -92,6 +96,8 @@ func TestPenaltiesGreedy(t *testing.T) {
 		// repetition 4, paid once per distinct token: 3 → 0.25, 1 → 0.125,
 		// then 3 (0.25) leads 2 (0.2) for good
 		{Penalties{Repetition: 4}, []int{3, 1, 3, 3, 3}},
+		{Penalties{Bias: map[int]float64{2: 100}}, []int{2, 2, 2, 2, 2}},
+		{Penalties{Bias: map[int]float64{3: -100}}, []int{1, 1, 1, 1, 1}},
 	} {
 		if got := run(c.p); !slices.Equal(got, c.want) {
 			t.Errorf("%+v: %v, want %v", c.p, got, c.want)
@@ -107,12 +113,15 @@ func TestPenaltiesValidate(t *testing.T) {
 		{Penalties{Frequency: 2.5}, "frequency_penalty"},
 		{Penalties{Presence: -2.1}, "presence_penalty"},
 		{Penalties{Repetition: -1}, "repetition_penalty"},
+		{Penalties{Bias: map[int]float64{10: 1}}, "outside the vocabulary"},
+		{Penalties{Bias: map[int]float64{3: 101}}, "not in [-100, 100]"},
+		{Penalties{Bias: map[int]float64{3: math.NaN()}}, "not in [-100, 100]"},
 	} {
-		if err := c.p.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
+		if err := c.p.Validate(10); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: %v, want an error naming %s", c.p, err, c.want)
 		}
 	}
-	if err := (Penalties{Frequency: 2, Presence: -2, Repetition: 1.2}).Validate(); err != nil {
+	if err := (Penalties{Frequency: 2, Presence: -2, Repetition: 1.2, Bias: map[int]float64{9: -100}}).Validate(10); err != nil {
 		t.Errorf("in range: %v", err)
 	}
 	c := &Config{VocabSize: 10, MaxPositions: 16}

@@ -28,8 +28,12 @@
 // are accepted as vLLM accepts them. presence_penalty and frequency_penalty
 // (OpenAI's, in [-2, 2], over the tokens generated so far) and
 // repetition_penalty (vLLM's, positive, over the prompt's and the generated
-// tokens) are applied as vLLM applies them (policy.Penalties); the
-// log-probabilities reported stay the unpenalised ones. The Ollama endpoints
+// tokens) are applied as vLLM applies them, after logit_bias (ids of the
+// model's vocabulary, biases in [-100, 100]) (policy.Penalties); the
+// log-probabilities reported stay the unadjusted ones. What the engine
+// cannot do is refused with a 400 naming the field rather than ignored:
+// response_format other than "text", tools and functions (chat), echo,
+// suffix and best_of (completions). The Ollama endpoints
 // accept repeat_penalty, presence_penalty and frequency_penalty and ignore
 // them, as Ollama's own Go runner does.
 //

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/rft-dev/rft/policy/tokenizer"
 )
@@ -71,23 +73,29 @@ type streamOptions struct {
 
 // openaiSampling is the part of a request both endpoints share. TopK, MinP
 // and RepetitionPenalty are vLLM's extensions; SampledLogprobs is rft's.
+// ResponseFormat is read only to refuse what the engine cannot do (JSON
+// modes), rather than answer free text to a client that asked for JSON.
 type openaiSampling struct {
-	Model               string         `json:"model"`
-	N                   *int           `json:"n"`
-	Seed                *int64         `json:"seed"`
-	Stop                stopField      `json:"stop"`
-	MaxTokens           *int           `json:"max_tokens"`
-	MaxCompletionTokens *int           `json:"max_completion_tokens"`
-	Temperature         *float64       `json:"temperature"`
-	TopP                *float64       `json:"top_p"`
-	TopK                *int           `json:"top_k"`
-	MinP                *float64       `json:"min_p"`
-	PresencePenalty     *float64       `json:"presence_penalty"`
-	FrequencyPenalty    *float64       `json:"frequency_penalty"`
-	RepetitionPenalty   *float64       `json:"repetition_penalty"`
-	Stream              bool           `json:"stream"`
-	StreamOptions       *streamOptions `json:"stream_options"`
-	SampledLogprobs     bool           `json:"sampled_logprobs"`
+	Model               string             `json:"model"`
+	N                   *int               `json:"n"`
+	Seed                *int64             `json:"seed"`
+	Stop                stopField          `json:"stop"`
+	MaxTokens           *int               `json:"max_tokens"`
+	MaxCompletionTokens *int               `json:"max_completion_tokens"`
+	Temperature         *float64           `json:"temperature"`
+	TopP                *float64           `json:"top_p"`
+	TopK                *int               `json:"top_k"`
+	MinP                *float64           `json:"min_p"`
+	PresencePenalty     *float64           `json:"presence_penalty"`
+	FrequencyPenalty    *float64           `json:"frequency_penalty"`
+	RepetitionPenalty   *float64           `json:"repetition_penalty"`
+	LogitBias           map[string]float64 `json:"logit_bias"`
+	ResponseFormat      *struct {
+		Type string `json:"type"`
+	} `json:"response_format"`
+	Stream          bool           `json:"stream"`
+	StreamOptions   *streamOptions `json:"stream_options"`
+	SampledLogprobs bool           `json:"sampled_logprobs"`
 }
 
 type openaiChatRequest struct {
@@ -95,6 +103,10 @@ type openaiChatRequest struct {
 	Messages    []openaiMessage `json:"messages"`
 	Logprobs    *bool           `json:"logprobs"`
 	TopLogprobs *int            `json:"top_logprobs"`
+	// Read only to refuse them: the chat template has no tool calls, and a
+	// client that offers tools must not get an answer that ignored them.
+	Tools     json.RawMessage `json:"tools"`
+	Functions json.RawMessage `json:"functions"`
 }
 
 type openaiCompletionRequest struct {
@@ -197,8 +209,24 @@ func (s *Server) openaiParams(q *openaiSampling, defaultMax int) (sampling, *api
 		}
 		p.penalties.Repetition = *q.RepetitionPenalty
 	}
+	if len(q.LogitBias) > 0 {
+		p.penalties.Bias = make(map[int]float64, len(q.LogitBias))
+		for k, b := range q.LogitBias {
+			id, err := strconv.Atoi(k)
+			if err != nil || id < 0 || id >= s.cfg.VocabSize {
+				return p, &apiError{status: http.StatusBadRequest, msg: fmt.Sprintf("Invalid key in 'logit_bias': %q is not a token id of this model's vocabulary [0, %d).", k, s.cfg.VocabSize), param: "logit_bias", code: "invalid_value"}
+			}
+			if e := numRange("logit_bias", b, -100, 100); e != nil {
+				return p, e
+			}
+			p.penalties.Bias[id] = b
+		}
+	}
+	if q.ResponseFormat != nil && q.ResponseFormat.Type != "" && q.ResponseFormat.Type != "text" {
+		return p, &apiError{status: http.StatusBadRequest, msg: fmt.Sprintf("'response_format' of type '%s' is not supported by this server (no constrained decoding).", q.ResponseFormat.Type), param: "response_format", code: "invalid_value"}
+	}
 	if p.sampled && p.penalties.Active() {
-		return p, &apiError{status: http.StatusBadRequest, msg: "'sampled_logprobs' cannot be combined with presence_penalty, frequency_penalty or repetition_penalty: a trainer cannot recompute a penalised distribution.", param: "sampled_logprobs", code: "invalid_value"}
+		return p, &apiError{status: http.StatusBadRequest, msg: "'sampled_logprobs' cannot be combined with presence_penalty, frequency_penalty, repetition_penalty or logit_bias: a trainer cannot recompute the adjusted distribution.", param: "sampled_logprobs", code: "invalid_value"}
 	}
 	if q.Seed != nil {
 		seed := uint64(*q.Seed)
@@ -234,6 +262,15 @@ func (s *Server) openaiChat(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p.topLogprobs = *req.TopLogprobs
+	}
+	for _, f := range []struct {
+		name string
+		raw  json.RawMessage
+	}{{"tools", req.Tools}, {"functions", req.Functions}} {
+		if v := strings.TrimSpace(string(f.raw)); v != "" && v != "null" && v != "[]" {
+			writeOpenAIError(w, &apiError{status: http.StatusBadRequest, msg: fmt.Sprintf("'%s' is not supported by this server: its chat template has no tool calls", f.name), param: f.name, code: "invalid_value"})
+			return
+		}
 	}
 	if len(req.Messages) == 0 {
 		writeOpenAIError(w, &apiError{status: http.StatusBadRequest, msg: "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.", param: "messages", code: "empty_array"})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	openai "github.com/sashabaranov/go-openai"
 	"net/http"
 	"slices"
 	"testing"
@@ -86,5 +87,35 @@ func TestOpenAIPenalties(t *testing.T) {
 				t.Fatalf("%+v token %d: log-prob %v, unpenalised %v", p, k, a.Choices[0].Logprobs.TokenLogprobs[k], plain.Choices[0].Logprobs.TokenLogprobs[k])
 			}
 		}
+	}
+}
+
+// TestOpenAILogitBias: go-openai's logit_bias reaches the sampler (a +100
+// bias makes one token the whole greedy answer), and a "text"
+// response_format and an empty tools list are accepted as no-ops.
+func TestOpenAILogitBias(t *testing.T) {
+	s := newServer(t, Options{})
+	c := openaiClient(listen(t, s), "")
+	ctx := context.Background()
+	ask := func(bias map[string]int) openai.ChatCompletionResponse {
+		t.Helper()
+		req := chatRequest(1, 6, 1, greedy)
+		req.LogitBias = bias
+		req.ResponseFormat = &openai.ChatCompletionResponseFormat{Type: openai.ChatCompletionResponseFormatTypeText}
+		req.Tools = []openai.Tool{}
+		res, err := c.CreateChatCompletion(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	plain := ask(nil)
+	forced := ask(map[string]int{"5": 100})
+	want := s.tok.Decode([]int{5, 5, 5, 5, 5, 5})
+	if forced.Choices[0].Message.Content != want || forced.Choices[0].FinishReason != "length" {
+		t.Fatalf("+100 on token 5: %q (%s), want %q", forced.Choices[0].Message.Content, forced.Choices[0].FinishReason, want)
+	}
+	if plain.Choices[0].Message.Content == want {
+		t.Fatal("the plain answer is already token 5 repeated: the test shows nothing")
 	}
 }
