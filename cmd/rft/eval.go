@@ -53,7 +53,7 @@ per evaluated model, win_rate, wins, ties, losses, n, ci_low and ci_high (Wilson
 			if f.n < 1 {
 				return inputErr(fmt.Errorf("--n: must be at least 1, got %d", f.n))
 			}
-			if err := f.penalties.Validate(); err != nil {
+			if err := f.penalties.Validate(0); err != nil { // no biases: the vocabulary is not needed
 				return inputErr(fmt.Errorf("--%s", strings.Replace(err.Error(), "_", "-", 1)))
 			}
 			sum, err := runEval(cmd.Context(), &f)
