@@ -2,11 +2,14 @@ package policy
 
 import (
 	"fmt"
+	"maps"
+	"math"
 	"slices"
 )
 
-// Penalties are the repetition penalties of the public serving APIs, applied
-// to the logits before temperature and truncation, as vLLM applies them:
+// Penalties are the logit adjustments of the public serving APIs (repetition
+// penalties and biases), applied to the logits before temperature and
+// truncation, as vLLM applies them:
 //
 //   - Repetition (vLLM's and transformers' repetition_penalty): the logit of
 //     every token that occurs in the prompt or the output so far is divided
@@ -39,20 +42,21 @@ func (p Penalties) Active() bool {
 // and presence, a positive repetition penalty (0 meaning off), and biases in
 // [-100, 100] on ids of the vocabulary.
 func (p Penalties) Validate(vocab int) error {
-	for id, b := range p.Bias {
-		switch {
+	ids := slices.Sorted(maps.Keys(p.Bias)) // the same error for the same request
+	for _, id := range ids {
+		switch b := p.Bias[id]; {
 		case id < 0 || id >= vocab:
 			return fmt.Errorf("logit_bias: token %d is outside the vocabulary [0, %d)", id, vocab)
-		case !(b >= -100 && b <= 100):
+		case !(b >= -100 && b <= 100): // NaN included
 			return fmt.Errorf("logit_bias: the bias of token %d, %g, is not in [-100, 100]", id, b)
 		}
 	}
 	switch {
-	case p.Frequency < -2 || p.Frequency > 2:
+	case !(p.Frequency >= -2 && p.Frequency <= 2):
 		return fmt.Errorf("frequency_penalty: %g is not in [-2, 2]", p.Frequency)
-	case p.Presence < -2 || p.Presence > 2:
+	case !(p.Presence >= -2 && p.Presence <= 2):
 		return fmt.Errorf("presence_penalty: %g is not in [-2, 2]", p.Presence)
-	case p.Repetition < 0:
+	case !(p.Repetition >= 0) || math.IsInf(p.Repetition, 1):
 		return fmt.Errorf("repetition_penalty: must be positive, got %g", p.Repetition)
 	}
 	return nil
@@ -71,10 +75,7 @@ type penaltyState struct {
 
 func newPenaltyState(p Penalties, prompt []int, vocab int) *penaltyState {
 	s := &penaltyState{Penalties: p, counts: make([]int32, vocab), scratch: make([]float32, vocab)}
-	for id := range p.Bias {
-		s.biasIDs = append(s.biasIDs, id)
-	}
-	slices.Sort(s.biasIDs)
+	s.biasIDs = slices.Sorted(maps.Keys(p.Bias))
 	if p.Repetition != 0 && p.Repetition != 1 {
 		s.inPrompt = make([]bool, vocab)
 		for _, id := range prompt {

@@ -113,6 +113,8 @@ func TestPenaltiesValidate(t *testing.T) {
 		{Penalties{Frequency: 2.5}, "frequency_penalty"},
 		{Penalties{Presence: -2.1}, "presence_penalty"},
 		{Penalties{Repetition: -1}, "repetition_penalty"},
+		{Penalties{Repetition: math.NaN()}, "repetition_penalty"},
+		{Penalties{Presence: math.NaN()}, "presence_penalty"},
 		{Penalties{Bias: map[int]float64{10: 1}}, "outside the vocabulary"},
 		{Penalties{Bias: map[int]float64{3: 101}}, "not in [-100, 100]"},
 		{Penalties{Bias: map[int]float64{3: math.NaN()}}, "not in [-100, 100]"},
