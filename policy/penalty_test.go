@@ -132,24 +132,3 @@ func TestPenaltiesValidate(t *testing.T) {
 		t.Errorf("sampled log-probabilities with penalties: %v", err)
 	}
 }
-
-// TestPenaltySamplerAllocs: once a sequence's history stops growing, a
-// penalised draw allocates nothing.
-func TestPenaltySamplerAllocs(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector allocates")
-	}
-	logits := make([]float32, 2048)
-	gen := rand.New(rand.NewPCG(3, 3))
-	for i := range logits {
-		logits[i] = float32(gen.NormFloat64() * 3)
-	}
-	s := newTokenSampler(SampleOptions{Temperature: 0.7, TopK: 4}, rand.New(rand.NewPCG(1, 1)))
-	s.penalise(Penalties{Presence: 0.1, Repetition: 1.1}, []int{5, 6, 7}, len(logits))
-	for range 200 { // the top 4 have all been drawn: the history is complete
-		s.pick(logits)
-	}
-	if a := testing.AllocsPerRun(50, func() { s.pick(logits) }); a != 0 {
-		t.Errorf("%v allocations per penalised draw", a)
-	}
-}

@@ -122,7 +122,8 @@ func TestSamplerMinP(t *testing.T) {
 	}
 }
 
-// TestSamplerAllocs: drawing allocates nothing once the scratch exists.
+// TestSamplerAllocs: drawing allocates nothing once the scratch exists,
+// penalised or not.
 func TestSamplerAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
@@ -137,6 +138,16 @@ func TestSamplerAllocs(t *testing.T) {
 		if a := testing.AllocsPerRun(50, func() { s.pick(logits) }); a != 0 {
 			t.Errorf("%+v: %v allocations per draw", o, a)
 		}
+	}
+	// Penalised: once the sequence's history stops growing (the top 4 have
+	// all been drawn), nothing either.
+	s := newTokenSampler(SampleOptions{Temperature: 0.7, TopK: 4}, rand.New(rand.NewPCG(1, 1)))
+	s.penalise(Penalties{Presence: 0.1, Repetition: 1.1, Bias: map[int]float64{9: 1}}, []int{5, 6, 7}, len(logits))
+	for range 200 {
+		s.pick(logits)
+	}
+	if a := testing.AllocsPerRun(50, func() { s.pick(logits) }); a != 0 {
+		t.Errorf("penalised: %v allocations per draw", a)
 	}
 	var alts [5]TokenAlt
 	if a := testing.AllocsPerRun(50, func() { topAlternatives(alts[:0], logits, 5, 1, 0) }); a != 0 {

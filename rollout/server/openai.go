@@ -3,8 +3,10 @@ package server
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -211,7 +213,8 @@ func (s *Server) openaiParams(q *openaiSampling, defaultMax int) (sampling, *api
 	}
 	if len(q.LogitBias) > 0 {
 		p.penalties.Bias = make(map[int]float64, len(q.LogitBias))
-		for k, b := range q.LogitBias {
+		for _, k := range slices.Sorted(maps.Keys(q.LogitBias)) { // the same error for the same request
+			b := q.LogitBias[k]
 			id, err := strconv.Atoi(k)
 			if err != nil || id < 0 || id >= s.cfg.VocabSize {
 				return p, &apiError{status: http.StatusBadRequest, msg: fmt.Sprintf("Invalid key in 'logit_bias': %q is not a token id of this model's vocabulary [0, %d).", k, s.cfg.VocabSize), param: "logit_bias", code: "invalid_value"}
