@@ -25,8 +25,8 @@ type GenRequest struct {
 	// path, DESIGN.md decision 6); otherwise the raw ones at T = 1, as the
 	// public APIs report.
 	SampledLogprobs bool
-	// Penalties against repeating tokens (penalty.go); they cannot be
-	// combined with SampledLogprobs.
+	// Penalties against repeating tokens and logit biases (penalty.go);
+	// they cannot be combined with SampledLogprobs.
 	Penalties Penalties
 	// Stop, when set, is called after each token of sample i with all its
 	// tokens so far; returning true ends the sample with reason "stop" (the

@@ -35,8 +35,11 @@ type Penalties struct {
 
 // Active reports whether any penalty or bias changes the logits.
 func (p Penalties) Active() bool {
-	return (p.Repetition != 0 && p.Repetition != 1) || p.Frequency != 0 || p.Presence != 0 || len(p.Bias) > 0
+	return p.repeats() || p.Frequency != 0 || p.Presence != 0 || len(p.Bias) > 0
 }
+
+// repeats reports whether the repetition penalty is on (0 and 1 are off).
+func (p Penalties) repeats() bool { return p.Repetition != 0 && p.Repetition != 1 }
 
 // Validate checks the ranges the APIs allow: OpenAI's [-2, 2] for frequency
 // and presence, a positive repetition penalty (0 meaning off), and biases in
@@ -76,7 +79,7 @@ type penaltyState struct {
 func newPenaltyState(p Penalties, prompt []int, vocab int) *penaltyState {
 	s := &penaltyState{Penalties: p, counts: make([]int32, vocab), scratch: make([]float32, vocab)}
 	s.biasIDs = slices.Sorted(maps.Keys(p.Bias))
-	if p.Repetition != 0 && p.Repetition != 1 {
+	if p.repeats() {
 		s.inPrompt = make([]bool, vocab)
 		for _, id := range prompt {
 			if id >= 0 && id < vocab && !s.inPrompt[id] {
@@ -97,7 +100,7 @@ func (s *penaltyState) apply(logits []float32) []float32 {
 	for _, id := range s.biasIDs {
 		out[id] = float32(float64(out[id]) + s.Bias[id])
 	}
-	rep := s.Repetition != 0 && s.Repetition != 1
+	rep := s.repeats()
 	for _, id := range s.seen {
 		x := float64(out[id])
 		if rep {
